@@ -1,0 +1,44 @@
+"""Type stubs for sarle's private Cython kernels (see _rle.pyx)."""
+
+from typing import List, Optional, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+Counts = Union[str, bytes, npt.NDArray[np.int64]]
+
+def boundaries(counts: Counts, h: int, w: int, index: int = ...) -> npt.NDArray[np.int64]: ...
+def area_bbox(
+    counts: List[Counts],
+    hs: npt.NDArray[np.int64],
+    ws: npt.NDArray[np.int64],
+    want_bbox: bool,
+    batch: bool,
+) -> Tuple[npt.NDArray[np.uint64], Optional[npt.NDArray[np.float64]]]: ...
+def stats_one(
+    counts: Counts, h: int, w: int, want_bbox: bool
+) -> Tuple[int, int, int, int, int]: ...
+def decode_into(
+    counts: List[Counts],
+    h: int,
+    w: int,
+    out: npt.NDArray[np.uint8],
+    c_order: bool,
+    zeroed: bool,
+    batch: bool,
+) -> None: ...
+def encode_flat(data: npt.NDArray[np.uint8], h: int, w: int, c_order: bool) -> str: ...
+def string_from_boundaries(b: npt.NDArray[np.int64], total: int) -> str: ...
+def runs_from_boundaries(b: npt.NDArray[np.int64], total: int) -> npt.NDArray[np.int64]: ...
+def merge_boundaries(
+    parts: List[npt.NDArray[np.int64]], intersect: bool
+) -> npt.NDArray[np.int64]: ...
+def iou_matrix(
+    dt: npt.NDArray[np.int64],
+    dt_off: npt.NDArray[np.int64],
+    gt: npt.NDArray[np.int64],
+    gt_off: npt.NDArray[np.int64],
+    h: int,
+    crowd: npt.NDArray[np.uint8],
+) -> npt.NDArray[np.float64]: ...
+def _polygon_runs(xy: npt.NDArray[np.float64], h: int, w: int) -> npt.NDArray[np.int64]: ...

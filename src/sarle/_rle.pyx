@@ -1,0 +1,1280 @@
+# cython: language_level=3
+"""Private kernels of sarle: the COCO compressed-RLE codec on raw buffers.
+
+Everything here works on flat, contiguous buffers and plain integers; the
+Python modules beside it (``_inputs.py``, ``codec.py``) turn user objects into
+these forms and own every argument check that is not about the bytes of a
+counts string. Hot loops run with the GIL released.
+
+Representations
+---------------
+counts
+    A COCO compressed string (``bytes``) or an uncompressed run list (a
+    C-contiguous ``int64`` array). Runs are column-major, background first.
+boundaries
+    The canonical internal form: a strictly increasing ``int64`` array
+    ``[s0, e0, s1, e1, ...]`` of foreground intervals ``[s, e)`` in
+    column-major pixel positions, none empty, none touching. Two masks are
+    equal exactly when their boundaries are.
+
+All pixel positions and run lengths are 64-bit; sizes are limited by the
+Python layer to ``h * w <= 2**62`` so no sum below can overflow.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.unicode cimport PyUnicode_DecodeLatin1
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcpy, memset
+
+import numpy as np
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_COMPACT_ASCII(object o)
+    void *PyUnicode_DATA(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #endif
+
+    /* First index i >= start with (p[i] != 0) == want_nonzero, or n. */
+    static inline int64_t sarle_find_change(const uint8_t *p, int64_t i,
+                                            int64_t n, int want_nonzero) {
+    #if defined(__SSE2__)
+        const __m128i zero = _mm_setzero_si128();
+        while (i + 64 <= n) {
+            __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i)), zero);
+            __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i + 16)), zero);
+            __m128i c = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i + 32)), zero);
+            __m128i d = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i + 48)), zero);
+            /* One bit per byte that is zero. */
+            uint64_t m = (uint64_t)(unsigned)_mm_movemask_epi8(a)
+                       | ((uint64_t)(unsigned)_mm_movemask_epi8(b) << 16)
+                       | ((uint64_t)(unsigned)_mm_movemask_epi8(c) << 32)
+                       | ((uint64_t)(unsigned)_mm_movemask_epi8(d) << 48);
+            if (want_nonzero) m = ~m;
+            if (m) return i + __builtin_ctzll(m);
+            i += 64;
+        }
+        while (i + 16 <= n) {
+            unsigned m = (unsigned)_mm_movemask_epi8(
+                _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i)), zero));
+            if (want_nonzero) m = ~m & 0xFFFFu;
+            if (m) return i + __builtin_ctz(m);
+            i += 16;
+        }
+    #endif
+        if (want_nonzero) { while (i < n && p[i] == 0) i++; }
+        else { while (i < n && p[i] != 0) i++; }
+        return i;
+    }
+    """
+    int64_t sarle_find_change(const uint8_t *p, int64_t i, int64_t n, int want_nonzero) noexcept nogil
+
+
+# ---------------------------------------------------------------------------
+# Errors. Kernels running without the GIL return one of these codes (negated)
+# and leave the position in the Src; _raise_parse_error turns it into text.
+
+cdef enum:
+    E_CHAR = 1
+    E_TRUNCATED = 2
+    E_OVERFLOW = 3
+    E_NEGATIVE = 4
+    E_SUM_OVER = 5
+    E_SUM_UNDER = 6
+    E_EMPTY = 7
+    E_MEMORY = 8
+
+
+cdef enum:
+    CHUNK = 512   # counts parsed per refill; even, so chunks keep run parity
+
+
+cdef struct Src:
+    # A stream of run lengths read from a compressed string or a run array.
+    const unsigned char *s   # compressed characters, or NULL
+    const int64_t *runs      # uncompressed runs, or NULL
+    Py_ssize_t n             # number of characters or runs
+    Py_ssize_t pos           # next character or run index
+    Py_ssize_t start         # where the last value started (for errors)
+    int64_t m                # counts produced so far
+    int64_t prev1            # count m-1
+    int64_t prev2            # count m-2
+    int64_t total            # h * w
+    int64_t sum              # sum of counts produced
+    int64_t bad              # offending value, for error messages
+    bint done                # all counts produced and their sum checked
+
+
+cdef inline void src_reset(Src *src) noexcept nogil:
+    src.pos = 0
+    src.start = 0
+    src.m = 0
+    src.prev1 = 0
+    src.prev2 = 0
+    src.sum = 0
+    src.bad = 0
+    src.done = False
+
+
+cdef Py_ssize_t src_fill(Src *src, int64_t *buf, Py_ssize_t cap) noexcept nogil:
+    """Parse up to ``cap`` run lengths into ``buf``.
+
+    Returns how many were parsed; fewer than ``cap`` only at the end of the
+    stream, where ``src.done`` is set once the counts are checked to sum to
+    ``total``. On malformed input returns a negated error code, with
+    ``src.start``/``src.pos`` at the offending value or character.
+
+    Values are little-endian 5-bit groups, one character each (``'0' + g``,
+    bit 0x20 = more groups follow, bit 0x10 of the last group = sign); from
+    the fourth count on, a value is the difference to the count two back.
+    The parser keeps its state in locals and handles the common one-group
+    value without a loop.
+    """
+    cdef const unsigned char *s = src.s
+    cdef Py_ssize_t pos = src.pos, n = src.n, k = 0, start = src.pos
+    cdef int64_t p1 = src.prev1, p2 = src.prev2, m = src.m
+    cdef int64_t total = src.total, room = src.total - src.sum
+    cdef int64_t x = 0, run = 0, bad = 0
+    cdef uint64_t acc
+    cdef int c, g, err = 0
+    if s != NULL:
+        while k < cap and pos < n:
+            start = pos
+            c = <int>s[pos] - 48
+            if <unsigned int>c > 63:
+                err = E_CHAR
+                break
+            pos += 1
+            if not (c & 0x20) and m > 2:
+                # The common case: a one-character delta in [-16, 15]. One
+                # unsigned compare rejects both a negative run and one past
+                # the end of the mask.
+                run = (c & 0x1f) - ((c & 0x10) << 1) + p2
+                if <uint64_t>run > <uint64_t>room:
+                    err = E_NEGATIVE if run < 0 else E_SUM_OVER
+                    bad = run
+                    break
+                room -= run
+                p2 = p1
+                p1 = run
+                m += 1
+                buf[k] = run
+                k += 1
+                continue
+            if c & 0x20:
+                acc = <uint64_t>(c & 0x1f)
+                g = 1
+                while True:
+                    if pos >= n:
+                        err = E_TRUNCATED
+                        break
+                    c = <int>s[pos] - 48
+                    if <unsigned int>c > 63:
+                        err = E_CHAR
+                        break
+                    pos += 1
+                    if g == 12:
+                        # The 13th group holds bits 60..64; bit 64 is the
+                        # sign. A continuation, or a sign that disagrees with
+                        # bit 63, means the value does not fit in 64 bits.
+                        if (c & 0x20) or ((c >> 3) & 1) != ((c >> 4) & 1):
+                            err = E_OVERFLOW
+                        acc |= (<uint64_t>(c & 0x1f)) << 60
+                        break
+                    acc |= (<uint64_t>(c & 0x1f)) << (5 * g)
+                    g += 1
+                    if not (c & 0x20):
+                        if c & 0x10:
+                            acc |= (~(<uint64_t>0)) << (5 * g)
+                        break
+                if err:
+                    break
+                x = <int64_t>acc
+            else:
+                x = (c & 0x1f) - ((c & 0x10) << 1)
+            if m > 2:
+                # Reject before adding so the sum cannot overflow.
+                if x > total:
+                    err = E_SUM_OVER
+                    bad = x
+                    break
+                if x < -total:
+                    err = E_NEGATIVE
+                    bad = x
+                    break
+                run = x + p2
+            else:
+                run = x
+            if run < 0:
+                err = E_NEGATIVE
+                bad = run
+                break
+            if run > room:
+                err = E_SUM_OVER
+                bad = run
+                break
+            room -= run
+            p2 = p1
+            p1 = run
+            m += 1
+            buf[k] = run
+            k += 1
+    else:
+        while k < cap and pos < n:
+            start = pos
+            run = src.runs[pos]
+            if run < 0:
+                err = E_NEGATIVE
+                bad = run
+                break
+            if run > room:
+                err = E_SUM_OVER
+                bad = run
+                break
+            pos += 1
+            room -= run
+            m += 1
+            buf[k] = run
+            k += 1
+    src.pos = pos
+    src.start = start
+    src.m = m
+    src.prev1 = p1
+    src.prev2 = p2
+    src.sum = total - room
+    src.bad = bad
+    if err:
+        return -err
+    if pos >= n:
+        if room:
+            return -(E_EMPTY if n == 0 else E_SUM_UNDER)
+        src.done = True
+    return k
+
+
+cdef struct Reader:
+    # Pulls run lengths one at a time from a Src, a chunk at a time.
+    Src *src
+    Py_ssize_t i
+    Py_ssize_t k
+    int64_t buf[CHUNK]
+
+
+cdef inline void reader_init(Reader *rd, Src *src) noexcept nogil:
+    rd.src = src
+    rd.i = 0
+    rd.k = 0
+
+
+cdef inline int reader_next(Reader *rd, int64_t *out) noexcept nogil:
+    """1 and the next count in ``out``; 0 at a valid end; <0 an error code."""
+    cdef Py_ssize_t k
+    if rd.i == rd.k:
+        if rd.src.done:
+            return 0
+        k = src_fill(rd.src, rd.buf, CHUNK)
+        if k <= 0:
+            return <int>k
+        rd.k = k
+        rd.i = 0
+    out[0] = rd.buf[rd.i]
+    rd.i += 1
+    return 1
+
+
+cdef inline int drain(Reader *rd) noexcept nogil:
+    """Consume the remaining counts; validates the rest of the stream."""
+    cdef int64_t run
+    cdef int r
+    while True:
+        r = reader_next(rd, &run)
+        if r <= 0:
+            return r
+
+
+cdef int fill_src(Src *src, object counts, int64_t total, list keep) except -1:
+    """Point ``src`` at ``counts`` (str, bytes or a C-contiguous int64 array).
+
+    An ASCII ``str`` is read in place, without a copy. The caller keeps
+    ``counts`` (and ``keep``, where a converted copy may be stored) alive
+    while ``src`` is used.
+    """
+    cdef const int64_t[::1] runs
+    src_reset(src)
+    src.total = total
+    if type(counts) is str:
+        if not PyUnicode_IS_COMPACT_ASCII(counts):
+            counts = (<str>counts).encode("ascii")
+            keep.append(counts)
+        else:
+            src.s = <const unsigned char *>PyUnicode_DATA(counts)
+            src.runs = NULL
+            src.n = PyUnicode_GET_LENGTH(counts)
+            return 0
+    if type(counts) is bytes:
+        src.s = <const unsigned char *>PyBytes_AS_STRING(counts)
+        src.runs = NULL
+        src.n = PyBytes_GET_SIZE(counts)
+    else:
+        runs = counts
+        src.s = NULL
+        src.runs = &runs[0] if runs.shape[0] else <const int64_t *>NULL
+        src.n = runs.shape[0]
+    return 0
+
+
+cdef object _error_text(Src *src, int code, int64_t h, int64_t w):
+    cdef Py_ssize_t pos = src.pos
+    cdef int byte
+    compressed = src.s != NULL
+    where = f"position {src.start}" if compressed else f"index {src.start}"
+    if code == E_CHAR:
+        byte = src.s[pos]
+        shown = repr(chr(byte)) if byte < 128 else f"byte 0x{byte:02x} (non-ASCII)"
+        return (f"invalid character {shown} at position {pos}; "
+                f"COCO counts strings use only '0'..'o'")
+    if code == E_TRUNCATED:
+        return (f"counts string ends inside a 5-bit group: the value starting at "
+                f"position {src.start} still has the continuation bit set at the "
+                f"last character (position {src.n - 1})")
+    if code == E_OVERFLOW:
+        return f"the value starting at position {src.start} does not fit in 64 bits"
+    if code == E_NEGATIVE:
+        return (f"negative run length {src.bad} (count {src.m}) at {where}")
+    if code == E_SUM_OVER:
+        return (f"run lengths exceed h*w = {src.total} ({h}x{w} mask) at count "
+                f"{src.m} ({where}): the runs so far sum to {src.sum} and the "
+                f"next is {src.bad}")
+    if code == E_SUM_UNDER:
+        return (f"run lengths sum to {src.sum}, expected h*w = {src.total} "
+                f"({h}x{w} mask)")
+    if code == E_EMPTY:
+        return f"empty counts for a non-empty {h}x{w} mask"
+    return f"internal error code {code}"
+
+
+cdef int _raise_parse_error(Src *src, int code, int64_t h, int64_t w,
+                            Py_ssize_t index) except -1:
+    if code == E_MEMORY:
+        raise MemoryError()
+    text = _error_text(src, code, h, w)
+    if index >= 0:
+        text = f"mask {index}: {text}"
+    raise ValueError(text)
+
+
+# ---------------------------------------------------------------------------
+# A growable int64 buffer for outputs of unknown length.
+
+cdef struct I64Buf:
+    int64_t *data
+    Py_ssize_t size
+    Py_ssize_t cap
+
+
+cdef inline int buf_reserve(I64Buf *b, Py_ssize_t extra) noexcept nogil:
+    cdef Py_ssize_t cap
+    cdef int64_t *p
+    if b.size + extra <= b.cap:
+        return 0
+    cap = b.cap * 2 if b.cap else 64
+    while cap < b.size + extra:
+        cap *= 2
+    p = <int64_t *>realloc(b.data, cap * sizeof(int64_t))
+    if p == NULL:
+        return -E_MEMORY
+    b.data = p
+    b.cap = cap
+    return 0
+
+
+cdef inline int buf_push(I64Buf *b, int64_t v) noexcept nogil:
+    if b.size == b.cap and buf_reserve(b, 1) < 0:
+        return -E_MEMORY
+    b.data[b.size] = v
+    b.size += 1
+    return 0
+
+
+cdef inline int buf_toggle(I64Buf *b, int64_t v) noexcept nogil:
+    """Append boundary ``v``; an equal last boundary cancels instead."""
+    if b.size and b.data[b.size - 1] == v:
+        b.size -= 1
+        return 0
+    return buf_push(b, v)
+
+
+cdef object buf_to_array(I64Buf *b):
+    out = np.empty(b.size, dtype=np.int64)
+    cdef int64_t[::1] view = out
+    if b.size:
+        memcpy(&view[0], b.data, b.size * sizeof(int64_t))
+    return out
+
+
+cdef inline int finish_boundaries(I64Buf *b, int64_t total) noexcept nogil:
+    """Close a toggled boundary list so that it is canonical (even length)."""
+    if b.size & 1:
+        if b.data[b.size - 1] == total:
+            b.size -= 1
+        else:
+            return buf_push(b, total)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# Parsing to boundaries, area and bbox.
+
+cdef int parse_boundaries(Src *src, I64Buf *out) noexcept nogil:
+    cdef int64_t buf[CHUNK]
+    cdef int64_t pos = 0
+    cdef Py_ssize_t k, i
+    while not src.done:
+        k = src_fill(src, buf, CHUNK)
+        if k < 0:
+            return <int>k
+        if buf_reserve(out, k) < 0:
+            return -E_MEMORY
+        for i in range(k):
+            pos += buf[i]
+            # Equal boundaries (a zero-length run) cancel.
+            if out.size and out.data[out.size - 1] == pos:
+                out.size -= 1
+            else:
+                out.data[out.size] = pos
+                out.size += 1
+    return finish_boundaries(out, src.total)
+
+
+def boundaries(object counts, int64_t h, int64_t w, Py_ssize_t index=-1):
+    """Parse and validate ``counts`` into canonical foreground boundaries.
+
+    Parameters
+    ----------
+    counts : bytes or int64 ndarray
+        Compressed string or uncompressed runs.
+    h, w : int
+        Mask size; the runs must sum to ``h * w``.
+    index : int
+        Batch index named in error messages (-1: none).
+
+    Returns
+    -------
+    ndarray of int64
+        ``[s0, e0, s1, e1, ...]``, strictly increasing.
+    """
+    cdef Src src
+    cdef I64Buf buf
+    cdef int r
+    cdef list keep = []
+    fill_src(&src, counts, h * w, keep)
+    buf.data = NULL
+    buf.size = buf.cap = 0
+    try:
+        with nogil:
+            r = parse_boundaries(&src, &buf)
+        if r < 0:
+            _raise_parse_error(&src, -r, h, w, index)
+        return buf_to_array(&buf)
+    finally:
+        free(buf.data)
+
+
+cdef struct Stats:
+    int64_t area
+    int64_t x0, y0, x1, y1   # inclusive pixel extent; x1 < 0 when empty
+
+
+cdef int stream_stats(Src *src, int64_t h, bint want_bbox, Stats *st) noexcept nogil:
+    """Area and extent of a mask, streamed from its counts a chunk at a time."""
+    cdef int64_t buf[CHUNK]
+    cdef Py_ssize_t k, i
+    cdef int64_t pos = 0, area = 0, fg, end, first = -1, last_end = -1
+    cdef int64_t col_base = 0, start_base, y0 = h, y1 = -1
+    cdef bint rows_full = False
+    while not src.done:
+        k = src_fill(src, buf, CHUNK)
+        if k < 0:
+            return <int>k
+        if not want_bbox:
+            for i in range(1, k, 2):
+                area += buf[i]
+            continue
+        # Chunks hold an even number of counts except the last, so buf[i]
+        # with even i is background and buf[i + 1] foreground.
+        i = 0
+        while i + 1 < k:
+            pos += buf[i]
+            fg = buf[i + 1]
+            i += 2
+            if fg == 0:
+                continue
+            area += fg
+            end = pos + fg - 1
+            if first < 0:
+                first = pos
+            last_end = end
+            if not rows_full:
+                # Track the first row of the column holding pos, then end;
+                # positions only grow, so this divides only on long jumps.
+                if pos - col_base >= h:
+                    col_base = col_base + h if pos - col_base < 2 * h else (pos // h) * h
+                start_base = col_base
+                if pos - col_base < y0:
+                    y0 = pos - col_base
+                if end - col_base >= h:
+                    col_base = col_base + h if end - col_base < 2 * h else (end // h) * h
+                if col_base != start_base:
+                    y0 = 0
+                    y1 = h - 1
+                elif end - col_base > y1:
+                    y1 = end - col_base
+                rows_full = y0 == 0 and y1 == h - 1
+            pos += fg
+    st.area = area
+    if first < 0:
+        st.x0 = st.y0 = 0
+        st.x1 = st.y1 = -1
+    else:
+        st.x0 = first // h
+        st.x1 = last_end // h
+        st.y0 = y0
+        st.y1 = y1
+    return 0
+
+
+def area_bbox(list counts, const int64_t[::1] hs, const int64_t[::1] ws,
+              bint want_bbox, bint batch):
+    """Areas (and COCO XYWH boxes) of many masks, streamed from their counts.
+
+    Parameters
+    ----------
+    counts : list of bytes or int64 ndarray
+    hs, ws : int64 arrays
+        Size of each mask.
+    want_bbox : bool
+        Also compute boxes (pycocotools ``toBbox`` semantics).
+    batch : bool
+        Name the mask index in error messages.
+
+    Returns
+    -------
+    areas : ndarray of uint64, shape (n,)
+    boxes : ndarray of float64, shape (n, 4), or None
+    """
+    cdef Py_ssize_t n = len(counts), i, failed = -1
+    cdef int r = 0
+    cdef Stats st
+    cdef list keep = []
+    cdef Src *srcs = <Src *>malloc((n if n else 1) * sizeof(Src))
+    if srcs == NULL:
+        raise MemoryError()
+    areas = np.empty(n, dtype=np.uint64)
+    boxes = np.empty((n, 4), dtype=np.float64) if want_bbox else None
+    cdef uint64_t[::1] a = areas
+    cdef double[:, ::1] bb = boxes if want_bbox else np.empty((1, 4))
+    try:
+        for i in range(n):
+            fill_src(&srcs[i], counts[i], hs[i] * ws[i], keep)
+        with nogil:
+            for i in range(n):
+                r = stream_stats(&srcs[i], hs[i], want_bbox, &st)
+                if r < 0:
+                    failed = i
+                    break
+                a[i] = <uint64_t>st.area
+                if want_bbox:
+                    if st.x1 < 0:
+                        bb[i, 0] = bb[i, 1] = bb[i, 2] = bb[i, 3] = 0.0
+                    else:
+                        bb[i, 0] = <double>st.x0
+                        bb[i, 1] = <double>st.y0
+                        bb[i, 2] = <double>(st.x1 - st.x0 + 1)
+                        bb[i, 3] = <double>(st.y1 - st.y0 + 1)
+        if failed >= 0:
+            _raise_parse_error(&srcs[failed], -r, hs[failed], ws[failed],
+                               failed if batch else -1)
+        return areas, boxes
+    finally:
+        free(srcs)
+
+
+def stats_one(object counts, int64_t h, int64_t w, bint want_bbox):
+    """Area and inclusive extent of one mask: ``(area, x0, y0, x1, y1)``.
+
+    ``x1`` is -1 for an empty mask. The fast path of ``area``/``bbox``.
+    """
+    cdef Src src
+    cdef Stats st
+    cdef int r
+    cdef list keep = []
+    fill_src(&src, counts, h * w, keep)
+    with nogil:
+        r = stream_stats(&src, h, want_bbox, &st)
+    if r < 0:
+        _raise_parse_error(&src, -r, h, w, -1)
+    return st.area, st.x0, st.y0, st.x1, st.y1
+
+
+# ---------------------------------------------------------------------------
+# Decoding.
+
+cdef int decode_fortran(Src *src, uint8_t *out, bint zeroed) noexcept nogil:
+    """Write the mask column-major: runs become memsets."""
+    cdef int64_t buf[CHUNK]
+    cdef Py_ssize_t k, i
+    cdef int64_t pos = 0, bg, fg
+    while not src.done:
+        k = src_fill(src, buf, CHUNK)
+        if k < 0:
+            return <int>k
+        i = 0
+        while i < k:
+            bg = buf[i]
+            if bg and not zeroed:
+                memset(out + pos, 0, <size_t>bg)
+            pos += bg
+            if i + 1 < k:
+                fg = buf[i + 1]
+                if fg:
+                    memset(out + pos, 1, <size_t>fg)
+                pos += fg
+            i += 2
+    return 0
+
+
+cdef struct Walker:
+    # Walks column-major runs one column at a time.
+    Reader *rd
+    int64_t h
+    int64_t run_end
+    int v
+
+
+cdef inline int walker_pull(Walker *k) noexcept nogil:
+    cdef int64_t run
+    cdef int r = reader_next(k.rd, &run)
+    if r == 0:
+        return -E_SUM_UNDER   # unreachable: a short stream errors in src_fill
+    if r < 0:
+        return r
+    k.v ^= 1
+    k.run_end += run
+    return 1
+
+
+cdef int walk_column(Walker *k, int64_t base, int64_t *tog,
+                     Py_ssize_t *ntog) noexcept nogil:
+    """Rows at which column ``[base, base + h)`` toggles, starting from 0."""
+    cdef Py_ssize_t nt = 0
+    cdef int r
+    cdef int64_t top = base + k.h, row
+    while k.run_end <= base:
+        r = walker_pull(k)
+        if r < 0:
+            return r
+    if k.v:
+        tog[0] = 0
+        nt = 1
+    while k.run_end < top:
+        row = k.run_end - base
+        if nt and tog[nt - 1] == row:
+            nt -= 1
+        else:
+            tog[nt] = row
+            nt += 1
+        r = walker_pull(k)
+        if r < 0:
+            return r
+    ntog[0] = nt
+    return 0
+
+
+cdef Py_ssize_t xor_sorted(const int64_t *a, Py_ssize_t na, const int64_t *b,
+                           Py_ssize_t nb, int64_t *out) noexcept nogil:
+    """Symmetric difference of two strictly increasing lists."""
+    cdef Py_ssize_t i = 0, j = 0, k = 0
+    while i < na and j < nb:
+        if a[i] < b[j]:
+            out[k] = a[i]
+            i += 1
+            k += 1
+        elif b[j] < a[i]:
+            out[k] = b[j]
+            j += 1
+            k += 1
+        else:
+            i += 1
+            j += 1
+    while i < na:
+        out[k] = a[i]
+        i += 1
+        k += 1
+    while j < nb:
+        out[k] = b[j]
+        j += 1
+        k += 1
+    return k
+
+
+cdef struct Sweep:
+    # Scratch for turning column-major runs into row-major edges.
+    int64_t *prev     # toggles of the previous column
+    int64_t *cur      # toggles of this column
+    int64_t *flips    # rows whose value differs from the previous column
+    int64_t *state    # per row: open run start (decode) / edge counter (transpose)
+
+
+cdef int sweep_alloc(Sweep *sw, int64_t h) noexcept nogil:
+    sw.prev = <int64_t *>malloc((h + 1) * sizeof(int64_t))
+    sw.cur = <int64_t *>malloc((h + 1) * sizeof(int64_t))
+    sw.flips = <int64_t *>malloc((2 * h + 2) * sizeof(int64_t))
+    sw.state = <int64_t *>malloc((h + 1) * sizeof(int64_t))
+    if sw.prev == NULL or sw.cur == NULL or sw.flips == NULL or sw.state == NULL:
+        return -E_MEMORY
+    return 0
+
+
+cdef void sweep_free(Sweep *sw) noexcept nogil:
+    free(sw.prev)
+    free(sw.cur)
+    free(sw.flips)
+    free(sw.state)
+
+
+cdef enum:
+    SWEEP_PAINT = 0    # decode: memset row segments into a C-order mask
+    SWEEP_COUNT = 1    # transpose pass 1: count edges per row
+    SWEEP_FILL = 2     # transpose pass 2: store edges per row
+
+
+cdef int sweep_columns(Src *src, int64_t h, int64_t w, Sweep *sw, int mode,
+                       uint8_t *out, int64_t *edges) noexcept nogil:
+    """Walk the columns of an h x w column-major mask and visit its row edges.
+
+    A row edge at (r, c) is where row r changes value between columns c-1
+    and c (column -1 and column w are background). They are found as the
+    symmetric difference of consecutive columns' toggle lists, so the cost is
+    O(runs + w + edges), never O(h * w).
+    """
+    cdef Reader rd
+    cdef Walker k
+    cdef Py_ssize_t nprev = 0, ncur = 0, nf, q
+    cdef int64_t c, ra, rb, row, start
+    cdef int64_t *tmp
+    cdef int r
+    reader_init(&rd, src)
+    k.rd = &rd
+    k.h = h
+    k.run_end = 0
+    k.v = 1     # a virtual empty foreground run precedes the first count
+    for c in range(w + 1):
+        if c < w:
+            r = walk_column(&k, c * h, sw.cur, &ncur)
+            if r < 0:
+                return r
+        else:
+            ncur = 0
+        nf = xor_sorted(sw.prev, nprev, sw.cur, ncur, sw.flips)
+        q = 0
+        while q < nf:
+            ra = sw.flips[q]
+            rb = sw.flips[q + 1] if q + 1 < nf else h
+            q += 2
+            if mode == SWEEP_PAINT:
+                for row in range(ra, rb):
+                    start = sw.state[row]
+                    if start < 0:
+                        sw.state[row] = c
+                    else:
+                        memset(out + row * w + start, 1, <size_t>(c - start))
+                        sw.state[row] = -1
+            elif mode == SWEEP_COUNT:
+                sw.state[ra] += 1
+                sw.state[rb] -= 1
+            else:
+                for row in range(ra, rb):
+                    edges[sw.state[row]] = c
+                    sw.state[row] += 1
+        tmp = sw.prev
+        sw.prev = sw.cur
+        sw.cur = tmp
+        nprev = ncur
+    return drain(&rd)
+
+
+cdef int decode_c_narrow(Src *src, int64_t h, int64_t w, uint8_t *out) noexcept nogil:
+    """C-order decode by strided writes; used when rows are short (w small)."""
+    cdef Reader rd
+    cdef int64_t run, pos = 0, p, row, col
+    cdef int r
+    cdef int v = 0
+    reader_init(&rd, src)
+    while True:
+        r = reader_next(&rd, &run)
+        if r <= 0:
+            break
+        if v and run:
+            col = pos // h
+            row = pos - col * h
+            for p in range(run):
+                out[row * w + col] = 1
+                row += 1
+                if row == h:
+                    row = 0
+                    col += 1
+        pos += run
+        v ^= 1
+    return r
+
+
+cdef int decode_c(Src *src, int64_t h, int64_t w, uint8_t *out, bint zeroed) noexcept nogil:
+    """Write the mask row-major straight from column-major runs."""
+    cdef Sweep sw
+    cdef Reader rd
+    cdef int r
+    cdef int64_t i
+    if h == 0 or w == 0:
+        reader_init(&rd, src)
+        return drain(&rd)
+    if not zeroed:
+        memset(out, 0, <size_t>(h * w))
+    if w == 1 or h == 1:
+        return decode_fortran(src, out, True)   # both layouts coincide
+    if w <= 16:
+        return decode_c_narrow(src, h, w, out)
+    if sweep_alloc(&sw, h) < 0:
+        sweep_free(&sw)
+        return -E_MEMORY
+    for i in range(h):
+        sw.state[i] = -1
+    r = sweep_columns(src, h, w, &sw, SWEEP_PAINT, out, NULL)
+    sweep_free(&sw)
+    return r
+
+
+def decode_into(list counts, int64_t h, int64_t w, uint8_t[::1] out,
+                bint c_order, bint zeroed, bint batch):
+    """Decode masks of one size into consecutive ``h * w`` blocks of ``out``.
+
+    Parameters
+    ----------
+    counts : list of bytes or int64 ndarray
+    h, w : int
+    out : uint8 memoryview of ``len(counts) * h * w`` bytes
+    c_order : bool
+        Row-major blocks if true, column-major if false.
+    zeroed : bool
+        ``out`` is known to be all zero (only foreground is written).
+    batch : bool
+        Name the mask index in error messages.
+    """
+    cdef Py_ssize_t n = len(counts), i, failed = -1
+    cdef int64_t total = h * w
+    cdef int r = 0
+    cdef uint8_t *base
+    if out.shape[0] != n * total:
+        raise ValueError(f"output holds {out.shape[0]} bytes, expected {n * total}")
+    if n == 0:
+        return
+    cdef list keep = []
+    cdef Src *srcs = <Src *>malloc(n * sizeof(Src))
+    if srcs == NULL:
+        raise MemoryError()
+    base = &out[0] if out.shape[0] else <uint8_t *>NULL
+    try:
+        for i in range(n):
+            fill_src(&srcs[i], counts[i], total, keep)
+        with nogil:
+            for i in range(n):
+                if c_order:
+                    r = decode_c(&srcs[i], h, w, base + i * total, zeroed)
+                else:
+                    r = decode_fortran(&srcs[i], base + i * total, zeroed)
+                if r < 0:
+                    failed = i
+                    break
+        if failed >= 0:
+            _raise_parse_error(&srcs[failed], -r, h, w, failed if batch else -1)
+    finally:
+        free(srcs)
+
+
+# ---------------------------------------------------------------------------
+# Encoding.
+
+cdef int scan_boundaries(const uint8_t *p, int64_t n, I64Buf *out) noexcept nogil:
+    """Boundaries of the non-zero bytes of ``p[:n]`` (a flat mask)."""
+    cdef int64_t i = 0
+    cdef int want = 1
+    while True:
+        i = sarle_find_change(p, i, n, want)
+        if i >= n:
+            break
+        if buf_push(out, i) < 0:
+            return -E_MEMORY
+        want ^= 1
+    return finish_boundaries(out, n)
+
+
+cdef int transpose_boundaries(const int64_t *b, Py_ssize_t nb, int64_t h,
+                              int64_t w, I64Buf *out) noexcept nogil:
+    """Boundaries of the transpose of an h x w column-major mask.
+
+    The result describes the w x h mask ``M.T`` column-major, i.e. ``M``
+    read row-major. Edges are bucketed by row with a counting sort.
+    """
+    cdef Sweep sw
+    cdef Src src
+    cdef I64Buf runs
+    cdef int64_t *edges = NULL
+    cdef int64_t i, total = h * w, nedges, acc, row, e, j
+    cdef int r
+    # The sweep reads runs; rebuild them from the boundaries.
+    runs.data = NULL
+    runs.size = runs.cap = 0
+    r = buf_reserve(&runs, nb + 1)
+    if r < 0:
+        return r
+    acc = 0
+    for i in range(nb):
+        runs.data[i] = b[i] - acc
+        acc = b[i]
+    runs.data[nb] = total - acc
+    runs.size = nb + 1
+    src.s = NULL
+    src.runs = runs.data
+    src.n = runs.size
+    src.total = total
+    src_reset(&src)
+    if sweep_alloc(&sw, h) < 0:
+        r = -E_MEMORY
+    else:
+        memset(sw.state, 0, (h + 1) * sizeof(int64_t))
+        r = sweep_columns(&src, h, w, &sw, SWEEP_COUNT, NULL, NULL)
+    if r >= 0:
+        # Per-row counts -> start offsets of each row's edges.
+        acc = 0
+        nedges = 0
+        for row in range(h):
+            acc += sw.state[row]
+            sw.state[row] = nedges
+            nedges += acc
+        edges = <int64_t *>malloc((nedges if nedges else 1) * sizeof(int64_t))
+        if edges == NULL:
+            r = -E_MEMORY
+    if r >= 0:
+        src_reset(&src)
+        r = sweep_columns(&src, h, w, &sw, SWEEP_FILL, NULL, edges)
+    if r >= 0:
+        # Row r's edges are sorted columns; flat row-major position r*w + e.
+        j = 0
+        for row in range(h):
+            while j < sw.state[row]:
+                e = edges[j]
+                if buf_toggle(out, row * w + e) < 0:
+                    r = -E_MEMORY
+                    break
+                j += 1
+            if r < 0:
+                break
+        if r >= 0:
+            r = finish_boundaries(out, total)
+    free(edges)
+    free(runs.data)
+    sweep_free(&sw)
+    return r
+
+
+cdef Py_ssize_t put_value(unsigned char *out, Py_ssize_t p, int64_t x) noexcept nogil:
+    """Append one signed value as little-endian 5-bit groups ('0' + bits)."""
+    cdef int64_t c
+    cdef bint more = True
+    while more:
+        c = x & 0x1f
+        x >>= 5
+        if c & 0x10:
+            more = x != -1
+        else:
+            more = x != 0
+        if more:
+            c |= 0x20
+        out[p] = <unsigned char>(c + 48)
+        p += 1
+    return p
+
+
+cdef object string_from_buffer(const int64_t *b, Py_ssize_t nb, int64_t total):
+    """The canonical COCO string of a boundary list."""
+    cdef Py_ssize_t nruns = nb, i, p = 0
+    cdef int64_t prev = 0, run, r1 = 0, r2 = 0, x, edge
+    if nb == 0 or b[nb - 1] < total:
+        nruns += 1
+    cdef unsigned char *buf = <unsigned char *>malloc(nruns * 13 + 1)
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            for i in range(nruns):
+                edge = b[i] if i < nb else total
+                run = edge - prev
+                prev = edge
+                x = run - r2 if i > 2 else run
+                p = put_value(buf, p, x)
+                r2 = r1
+                r1 = run
+        return PyUnicode_DecodeLatin1(<char *>buf, p, NULL)
+    finally:
+        free(buf)
+
+
+def string_from_boundaries(const int64_t[::1] b, int64_t total):
+    """Canonical compressed string (``str``) of a boundary array."""
+    return string_from_buffer(&b[0] if b.shape[0] else <const int64_t *>NULL,
+                              b.shape[0], total)
+
+
+def runs_from_boundaries(const int64_t[::1] b, int64_t total):
+    """Canonical uncompressed runs (int64 array) of a boundary array."""
+    cdef Py_ssize_t nb = b.shape[0], i
+    cdef Py_ssize_t nruns = nb + (1 if nb == 0 or b[nb - 1] < total else 0)
+    out = np.empty(nruns, dtype=np.int64)
+    cdef int64_t[::1] runs = out
+    cdef int64_t prev = 0
+    for i in range(nb):
+        runs[i] = b[i] - prev
+        prev = b[i]
+    if nruns > nb:
+        runs[nb] = total - prev
+    return out
+
+
+def encode_flat(const uint8_t[::1] data, int64_t h, int64_t w, bint c_order):
+    """Compressed string of one mask given as flat bytes (non-zero = foreground).
+
+    Parameters
+    ----------
+    data : uint8 memoryview of ``h * w`` bytes
+        Row-major if ``c_order`` else column-major.
+    """
+    cdef I64Buf flat, bounds
+    cdef int r
+    cdef int64_t total = h * w
+    if data.shape[0] != total:
+        raise ValueError(f"mask holds {data.shape[0]} bytes, expected {total}")
+    flat.data = bounds.data = NULL
+    flat.size = flat.cap = bounds.size = bounds.cap = 0
+    try:
+        with nogil:
+            r = scan_boundaries(&data[0] if total else <const uint8_t *>NULL, total, &flat)
+            if r >= 0 and c_order and h > 1 and w > 1:
+                # Row-major boundaries of M are column-major ones of M.T (w x h).
+                r = transpose_boundaries(flat.data, flat.size, w, h, &bounds)
+        if r < 0:
+            raise MemoryError()
+        if c_order and h > 1 and w > 1:
+            return string_from_buffer(bounds.data, bounds.size, total)
+        return string_from_buffer(flat.data, flat.size, total)
+    finally:
+        free(flat.data)
+        free(bounds.data)
+
+
+# ---------------------------------------------------------------------------
+# Set operations on boundaries: merge and IoU.
+
+cdef Py_ssize_t combine2(const int64_t *a, Py_ssize_t na, const int64_t *b,
+                         Py_ssize_t nb, bint intersect, int64_t *out) noexcept nogil:
+    """Union or intersection of two boundary lists into ``out`` (na + nb)."""
+    cdef Py_ssize_t i = 0, j = 0, k = 0
+    cdef int va = 0, vb = 0, v = 0, nv
+    cdef int64_t pos
+    while i < na or j < nb:
+        if j >= nb or (i < na and a[i] <= b[j]):
+            pos = a[i]
+        else:
+            pos = b[j]
+        if i < na and a[i] == pos:
+            va ^= 1
+            i += 1
+        if j < nb and b[j] == pos:
+            vb ^= 1
+            j += 1
+        nv = (va & vb) if intersect else (va | vb)
+        if nv != v:
+            out[k] = pos
+            k += 1
+            v = nv
+    return k
+
+
+def merge_boundaries(list parts, bint intersect):
+    """Union (or intersection) of many boundary arrays, merged pairwise as a tree.
+
+    Returns
+    -------
+    ndarray of int64
+        Canonical boundaries of the result.
+    """
+    cdef Py_ssize_t n = len(parts), i
+    cdef const int64_t[::1] a, b
+    cdef int64_t[::1] o
+    cdef Py_ssize_t k
+    if n == 0:
+        raise ValueError("merge needs at least one mask")
+    level = list(parts)
+    while len(level) > 1:
+        nxt = []
+        for i in range(0, len(level) - 1, 2):
+            a = level[i]
+            b = level[i + 1]
+            res = np.empty(a.shape[0] + b.shape[0], dtype=np.int64)
+            o = res
+            with nogil:
+                k = combine2(&a[0] if a.shape[0] else <const int64_t *>NULL, a.shape[0],
+                             &b[0] if b.shape[0] else <const int64_t *>NULL, b.shape[0],
+                             intersect,
+                             &o[0] if o.shape[0] else <int64_t *>NULL)
+            nxt.append(res[:k])
+        if len(level) & 1:
+            nxt.append(level[len(level) - 1])
+        level = nxt
+    return np.ascontiguousarray(level[0])
+
+
+cdef inline int64_t intersect_area(const int64_t *a, Py_ssize_t na,
+                                   const int64_t *b, Py_ssize_t nb,
+                                   int64_t lo) noexcept nogil:
+    """Pixels in both interval lists, starting from position ``lo``."""
+    cdef Py_ssize_t i = 0, j = 0, lo_i, hi_i, mid
+    cdef int64_t inter = 0, s, e
+    # Skip intervals ending at or before lo (binary search on the ends).
+    lo_i = 0
+    hi_i = na >> 1
+    while lo_i < hi_i:
+        mid = (lo_i + hi_i) >> 1
+        if a[2 * mid + 1] <= lo:
+            lo_i = mid + 1
+        else:
+            hi_i = mid
+    i = 2 * lo_i
+    lo_i = 0
+    hi_i = nb >> 1
+    while lo_i < hi_i:
+        mid = (lo_i + hi_i) >> 1
+        if b[2 * mid + 1] <= lo:
+            lo_i = mid + 1
+        else:
+            hi_i = mid
+    j = 2 * lo_i
+    while i < na and j < nb:
+        s = a[i] if a[i] > b[j] else b[j]
+        e = a[i + 1] if a[i + 1] < b[j + 1] else b[j + 1]
+        if e > s:
+            inter += e - s
+        if a[i + 1] < b[j + 1]:
+            i += 2
+        else:
+            j += 2
+    return inter
+
+
+cdef void interval_stats(const int64_t *b, Py_ssize_t nb, int64_t h,
+                         int64_t *area, int64_t *box) noexcept nogil:
+    """Area and inclusive extent (x0, y0, x1, y1) of a boundary list."""
+    cdef Py_ssize_t i
+    cdef int64_t s, e, c0, c1, a = 0
+    box[0] = box[1] = 0
+    box[2] = box[3] = -1
+    for i in range(0, nb, 2):
+        s = b[i]
+        e = b[i + 1] - 1
+        a += e - s + 1
+        c0 = s // h
+        c1 = e // h
+        if i == 0:
+            box[0] = c0
+            box[1] = h
+        box[2] = c1
+        if c0 != c1:
+            box[1] = 0
+            box[3] = h - 1
+        else:
+            if s - c0 * h < box[1]:
+                box[1] = s - c0 * h
+            if e - c1 * h > box[3]:
+                box[3] = e - c1 * h
+    area[0] = a
+
+
+def iou_matrix(const int64_t[::1] dt, const int64_t[::1] dt_off,
+               const int64_t[::1] gt, const int64_t[::1] gt_off,
+               int64_t h, const uint8_t[::1] crowd):
+    """IoU of every dt mask with every gt mask (pycocotools semantics).
+
+    Parameters
+    ----------
+    dt, gt : int64 arrays
+        Concatenated boundary arrays; mask i is ``dt[dt_off[i]:dt_off[i+1]]``.
+    h : int
+        Mask height (all masks share one size).
+    crowd : uint8 array, one per gt mask
+        Crowd gt: intersection over the dt area instead of the union.
+
+    Returns
+    -------
+    ndarray of float64, shape (len(dt_off) - 1, len(gt_off) - 1)
+    """
+    cdef Py_ssize_t m = dt_off.shape[0] - 1, n = gt_off.shape[0] - 1, i, j
+    out = np.zeros((m, n), dtype=np.float64)
+    cdef double[:, ::1] o = out
+    cdef int64_t *da = <int64_t *>malloc((m + n + 1) * 5 * sizeof(int64_t))
+    cdef int64_t *ga
+    cdef int64_t inter, lo, union_
+    cdef const int64_t *dp
+    cdef const int64_t *gp
+    if da == NULL:
+        raise MemoryError()
+    ga = da + 5 * m
+    try:
+        with nogil:
+            dp = &dt[0] if dt.shape[0] else <const int64_t *>NULL
+            gp = &gt[0] if gt.shape[0] else <const int64_t *>NULL
+            for i in range(m):
+                interval_stats(dp + dt_off[i], dt_off[i + 1] - dt_off[i], h,
+                               &da[5 * i], &da[5 * i + 1])
+            for j in range(n):
+                interval_stats(gp + gt_off[j], gt_off[j + 1] - gt_off[j], h,
+                               &ga[5 * j], &ga[5 * j + 1])
+            for i in range(m):
+                for j in range(n):
+                    # Boxes that do not overlap (or an empty mask) give 0.
+                    if (da[5 * i + 3] < 0 or ga[5 * j + 3] < 0
+                            or da[5 * i + 1] > ga[5 * j + 3]
+                            or ga[5 * j + 1] > da[5 * i + 3]
+                            or da[5 * i + 2] > ga[5 * j + 4]
+                            or ga[5 * j + 2] > da[5 * i + 4]):
+                        continue
+                    lo = da[5 * i + 1] if da[5 * i + 1] > ga[5 * j + 1] else ga[5 * j + 1]
+                    inter = intersect_area(dp + dt_off[i], dt_off[i + 1] - dt_off[i],
+                                           gp + gt_off[j], gt_off[j + 1] - gt_off[j],
+                                           lo * h)
+                    if inter == 0:
+                        continue
+                    if crowd[j]:
+                        union_ = da[5 * i]
+                    else:
+                        union_ = da[5 * i] + ga[5 * j] - inter
+                    o[i, j] = <double>inter / <double>union_
+        return out
+    finally:
+        free(da)
+
+
+include "_poly.pxi"

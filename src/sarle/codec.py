@@ -1,0 +1,489 @@
+"""sarle's public codec: decode, encode, area, bbox, iou, merge and friends.
+
+Every function takes RLEs as SA-1B, COCO, pycocotools and TFDS give them:
+``{"size": [h, w], "counts": ...}`` with ``counts`` a compressed string
+(``str`` or ``bytes``) or an uncompressed run list, ``size`` a list, tuple or
+array of any integer dtype. Functions that take several masks accept a list
+or tuple of such dicts, or a TFDS batch dict whose ``counts`` holds ``n``
+strings and whose ``size`` is an ``(n, 2)`` array.
+
+Output strings are canonical: sarle never writes zero-length interior runs,
+so two masks are equal exactly when their strings are, and every string is
+byte-identical to what ``pycocotools.mask.encode`` gives for the same mask.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _inputs
+from . import _rle
+
+RLE = Dict[str, Any]
+
+__all__ = [
+    "area",
+    "bbox",
+    "compress",
+    "decode",
+    "decompress",
+    "encode",
+    "from_bbox",
+    "from_polygon",
+    "iou",
+    "merge",
+]
+
+
+def _rle_dict(h: int, w: int, counts: Any) -> RLE:
+    return {"size": [h, w], "counts": counts}
+
+
+def _flat_bytes(array: np.ndarray, c_order: bool) -> np.ndarray:
+    """The 1-D uint8 view of a (…, h, w) output in the layout a kernel writes."""
+    if not c_order:
+        array = np.swapaxes(array, -1, -2)   # F blocks are C-contiguous (…, w, h)
+    return array.reshape(-1).view(np.uint8)
+
+
+def _check_out(out: Any, shape: tuple) -> bool:
+    """Validate a caller's output array; returns True for row-major blocks."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
+    if out.dtype not in (np.bool_, np.uint8):
+        raise TypeError(f"out must have dtype bool or uint8, got {out.dtype}")
+    if out.shape != shape:
+        raise ValueError(f"out has shape {out.shape}, expected {shape}")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    if out.flags.c_contiguous:
+        return True
+    if np.swapaxes(out, -1, -2).flags.c_contiguous:
+        return False
+    raise ValueError(
+        "out must be C-contiguous, or F-contiguous per mask "
+        "((h, w) F-order, or (n, h, w) with strides (h*w, 1, h))"
+    )
+
+
+def decode(rle: Any, *, order: str = "C", out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Decode one RLE to an ``(h, w)`` bool mask, or many to ``(n, h, w)``.
+
+    Parameters
+    ----------
+    rle : dict, list of dicts or TFDS batch dict
+        ``{"size": [h, w], "counts": str | bytes | list}``. A list or tuple
+        of dicts of one size, or ``{"counts": [n strings], "size": (n, 2)}``
+        (TFDS ``segment_anything``), decodes to ``(n, h, w)``.
+    order : {"C", "F"}
+        Memory layout of each mask. ``"C"`` (default) is row-major, what
+        numpy, torch and cv2 expect; ``"F"`` is column-major like
+        pycocotools. A batch with ``order="F"`` has strides ``(h*w, 1, h)``:
+        ``out.transpose(1, 2, 0)`` is pycocotools' ``(h, w, n)`` array.
+    out : ndarray, optional
+        Array to write into: bool or uint8, the result's shape, C-contiguous
+        or F-contiguous per mask (its layout wins over ``order``). It is
+        overwritten entirely; on error its contents are unspecified.
+
+    Returns
+    -------
+    ndarray of bool
+        ``out`` when given. An empty list gives shape ``(0, 0, 0)``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Malformed input, with the character position and (in a batch) the
+        mask index.
+
+    Examples
+    --------
+    >>> import sarle
+    >>> rle = {"size": [3, 4], "counts": "61X1"}
+    >>> sarle.decode(rle).astype(int)
+    array([[0, 0, 0, 0],
+           [0, 0, 0, 0],
+           [1, 1, 1, 0]])
+    >>> sarle.decode([rle, rle]).shape
+    (2, 3, 4)
+    """
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be 'C' or 'F', got {order!r}")
+    if _inputs.is_batch(rle):
+        parsed = _inputs.parse_batch(rle)
+        if not parsed:
+            shape = (0, 0, 0)
+            if out is not None:
+                _check_out(out, shape)
+                return out
+            return np.zeros(shape, dtype=bool)
+        h, w = _inputs.common_size(parsed)
+        shape = (len(parsed), h, w)
+        batch = True
+    else:
+        parsed = [_inputs.parse_rle(rle)]
+        h, w = parsed[0][1], parsed[0][2]
+        shape = (h, w)
+        batch = False
+    if out is None:
+        c_order = order == "C"
+        if c_order:
+            result = np.zeros(shape, dtype=bool)
+        else:
+            result = np.swapaxes(np.zeros(shape[:-2] + (w, h), dtype=bool), -1, -2)
+        zeroed = True
+    else:
+        c_order = _check_out(out, shape)
+        result = out
+        zeroed = False
+    _rle.decode_into(
+        [p[0] for p in parsed], h, w, _flat_bytes(result, c_order), c_order, zeroed, batch
+    )
+    return result
+
+
+def encode(mask: Any) -> Union[RLE, List[RLE]]:
+    """Encode an ``(h, w)`` mask, or each of ``(n, h, w)``, as compressed RLE.
+
+    Parameters
+    ----------
+    mask : array_like of bool or integers
+        Non-zero is foreground. Any memory layout (C, F, strided views).
+
+    Returns
+    -------
+    dict or list of dict
+        ``{"size": [h, w], "counts": str}``; the string is byte-identical to
+        pycocotools' for the same mask.
+
+    Examples
+    --------
+    >>> import numpy as np, sarle
+    >>> mask = np.zeros((3, 4), dtype=bool)
+    >>> mask[2, :3] = True
+    >>> sarle.encode(mask)
+    {'size': [3, 4], 'counts': '61X1'}
+    """
+    array = _inputs.as_mask_array(mask)
+    if array.ndim == 3:
+        return [_encode_2d(array[i]) for i in range(array.shape[0])]
+    return _encode_2d(array)
+
+
+def _encode_2d(array: np.ndarray) -> RLE:
+    h, w = array.shape
+    if h * w > _inputs.MAX_PIXELS:
+        raise ValueError(f"mask of {h}x{w} pixels is larger than sarle's limit of 2**62")
+    if array.flags.f_contiguous:
+        flat, c_order = np.swapaxes(array, 0, 1), False
+    else:
+        flat, c_order = np.ascontiguousarray(array), True
+    data = flat.reshape(-1).view(np.uint8)
+    return _rle_dict(h, w, _rle.encode_flat(data, h, w, c_order))
+
+
+def _parse_one_or_many(rle: Any):
+    if _inputs.is_batch(rle):
+        return _inputs.parse_batch(rle), True
+    return [_inputs.parse_rle(rle)], False
+
+
+def _area_bbox(rle: Any, want_bbox: bool):
+    parsed, batch = _parse_one_or_many(rle)
+    hs = np.array([p[1] for p in parsed], dtype=np.int64)
+    ws = np.array([p[2] for p in parsed], dtype=np.int64)
+    return _rle.area_bbox([p[0] for p in parsed], hs, ws, want_bbox, batch)
+
+
+def area(rle: Any) -> Union[int, np.ndarray]:
+    """Foreground pixel count, computed from the counts (no decoding).
+
+    Parameters
+    ----------
+    rle : dict, list of dicts or TFDS batch dict
+
+    Returns
+    -------
+    int for one RLE, ndarray of uint64 for a list.
+
+    Examples
+    --------
+    >>> import sarle
+    >>> sarle.area({"size": [3, 4], "counts": "61X1"})
+    3
+    """
+    if type(rle) is dict and not _inputs.is_batch(rle):
+        counts, h, w = _inputs.parse_rle(rle)
+        return _rle.stats_one(counts, h, w, False)[0]
+    return _area_bbox(rle, False)[0]
+
+
+def bbox(rle: Any) -> np.ndarray:
+    """Bounding box ``[x, y, w, h]`` (COCO XYWH, as pycocotools' toBbox).
+
+    ``w`` and ``h`` count pixels (``x_max - x_min + 1``); an empty mask gives
+    ``[0, 0, 0, 0]``. Computed from the counts, never by decoding.
+
+    Parameters
+    ----------
+    rle : dict, list of dicts or TFDS batch dict
+
+    Returns
+    -------
+    ndarray of float64, shape (4,) for one RLE or (n, 4) for a list.
+
+    Examples
+    --------
+    >>> import sarle
+    >>> sarle.bbox({"size": [3, 4], "counts": "61X1"})
+    array([0., 2., 3., 1.])
+    """
+    if type(rle) is dict and not _inputs.is_batch(rle):
+        counts, h, w = _inputs.parse_rle(rle)
+        _, x0, y0, x1, y1 = _rle.stats_one(counts, h, w, True)
+        if x1 < 0:
+            return np.zeros(4)
+        return np.array([x0, y0, x1 - x0 + 1, y1 - y0 + 1], dtype=np.float64)
+    return _area_bbox(rle, True)[1]
+
+
+def _boundaries(parsed: List[_inputs.Parsed], batch: bool) -> List[np.ndarray]:
+    return [
+        _rle.boundaries(counts, h, w, i if batch else -1)
+        for i, (counts, h, w) in enumerate(parsed)
+    ]
+
+
+def iou(dt: Any, gt: Any, iscrowd: Optional[Sequence[Any]] = None) -> np.ndarray:
+    """Intersection over union of every ``dt`` mask with every ``gt`` mask.
+
+    Same semantics as ``pycocotools.mask.iou``: for a crowd ground truth
+    (``iscrowd[j]`` true) the score is the intersection over the ``dt``
+    area; a pair with no intersection scores 0. Pairs whose boxes do not
+    overlap are skipped without touching their runs.
+
+    Parameters
+    ----------
+    dt, gt : dict, list of dicts or TFDS batch dict
+        All masks must have one size (pycocotools returns -1 for a mismatch
+        only when the boxes happen to overlap; sarle raises ValueError).
+    iscrowd : sequence of bool, optional
+        One flag per ``gt`` mask.
+
+    Returns
+    -------
+    ndarray of float64, shape (len(dt), len(gt))
+
+    Examples
+    --------
+    >>> import numpy as np, sarle
+    >>> a = np.zeros((4, 4), bool); a[:2] = True
+    >>> b = np.zeros((4, 4), bool); b[1:3] = True
+    >>> sarle.iou(sarle.encode(a), [sarle.encode(a), sarle.encode(b)])
+    array([[1.        , 0.33333333]])
+    """
+    dt_parsed, dt_batch = _parse_one_or_many(dt)
+    gt_parsed, gt_batch = _parse_one_or_many(gt)
+    m, n = len(dt_parsed), len(gt_parsed)
+    if iscrowd is None:
+        crowd = np.zeros(n, dtype=np.uint8)
+    else:
+        flags = np.asarray(iscrowd)
+        if flags.ndim != 1 or flags.shape[0] != n:
+            raise ValueError(
+                f"iscrowd must have one flag per gt mask ({n}), got shape {flags.shape}"
+            )
+        if flags.dtype.kind not in "biuf":
+            raise TypeError(f"iscrowd must hold bools or 0/1, got {flags.dtype}")
+        if flags.size and not np.all((flags == 0) | (flags == 1)):
+            raise ValueError("iscrowd must hold bools or 0/1")
+        crowd = flags.astype(np.uint8)
+    if m == 0 or n == 0:
+        return np.zeros((m, n), dtype=np.float64)
+    h, w = _inputs.common_size(dt_parsed, "dt mask")
+    gh, gw = _inputs.common_size(gt_parsed, "gt mask")
+    if (gh, gw) != (h, w):
+        raise ValueError(f"gt masks have size [{gh}, {gw}] but dt masks have size [{h}, {w}]")
+    dt_b = _boundaries(dt_parsed, dt_batch)
+    gt_b = _boundaries(gt_parsed, gt_batch)
+    return _rle.iou_matrix(
+        _concat(dt_b), _offsets(dt_b), _concat(gt_b), _offsets(gt_b), h, crowd
+    )
+
+
+def _concat(parts: List[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _offsets(parts: List[np.ndarray]) -> np.ndarray:
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([p.shape[0] for p in parts], out=offsets[1:])
+    return offsets
+
+
+def merge(rles: Any, intersect: bool = False) -> RLE:
+    """Union (or intersection) of masks of one size, computed on the runs.
+
+    Parameters
+    ----------
+    rles : list of dicts, TFDS batch dict, or one dict
+    intersect : bool
+        Intersection instead of union.
+
+    Returns
+    -------
+    dict
+        ``{"size": [h, w], "counts": str}``, canonical.
+
+    Examples
+    --------
+    >>> import numpy as np, sarle
+    >>> a = np.eye(3, dtype=bool); b = np.fliplr(a)
+    >>> sarle.decode(sarle.merge([sarle.encode(a), sarle.encode(b)])).astype(int)
+    array([[1, 0, 1],
+           [0, 1, 0],
+           [1, 0, 1]])
+    """
+    if not isinstance(intersect, (bool, int, np.bool_, np.integer)):
+        raise TypeError(f"intersect must be a bool, got {type(intersect).__name__}")
+    parsed, batch = _parse_one_or_many(rles)
+    if not parsed:
+        raise ValueError("merge needs at least one RLE")
+    h, w = _inputs.common_size(parsed)
+    merged = _rle.merge_boundaries(_boundaries(parsed, batch), bool(intersect))
+    return _rle_dict(h, w, _rle.string_from_boundaries(merged, h * w))
+
+
+def compress(rle: Any) -> RLE:
+    """Compressed (string) form of an RLE given with uncompressed counts.
+
+    A compressed input is re-encoded canonically. Zero-length interior runs
+    are dropped: pycocotools' ``frUncompressedRLE`` keeps them and so gives
+    a different string for the same mask.
+
+    Examples
+    --------
+    >>> import sarle
+    >>> sarle.compress({"size": [3, 4], "counts": [6, 3, 3]})
+    {'size': [3, 4], 'counts': '6393'}
+    """
+    counts, h, w = _inputs.parse_rle(rle)
+    bounds = _rle.boundaries(counts, h, w)
+    return _rle_dict(h, w, _rle.string_from_boundaries(bounds, h * w))
+
+
+def decompress(rle: Any) -> RLE:
+    """Uncompressed form ``{"size": [h, w], "counts": [runs...]}`` (canonical).
+
+    Examples
+    --------
+    >>> import sarle
+    >>> sarle.decompress({"size": [3, 4], "counts": "61X1"})
+    {'size': [3, 4], 'counts': [6, 3, 3]}
+    """
+    counts, h, w = _inputs.parse_rle(rle)
+    bounds = _rle.boundaries(counts, h, w)
+    return _rle_dict(h, w, _rle.runs_from_boundaries(bounds, h * w).tolist())
+
+
+def _polygon_array(polygon: Any, index: int) -> np.ndarray:
+    try:
+        xy = np.asarray(polygon, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"polygon {index} must be a sequence of numbers") from None
+    if xy.ndim == 2 and xy.shape[1] == 2:
+        xy = xy.reshape(-1)
+    if xy.ndim != 1:
+        raise ValueError(
+            f"polygon {index} must be flat [x0, y0, x1, y1, ...] or (k, 2), got shape {xy.shape}"
+        )
+    if xy.shape[0] % 2:
+        raise ValueError(f"polygon {index} has an odd number of coordinates ({xy.shape[0]})")
+    if xy.shape[0] < 6:
+        raise ValueError(f"polygon {index} has {xy.shape[0] // 2} points; it needs at least 3")
+    if not np.all(np.isfinite(xy)):
+        raise ValueError(f"polygon {index} has a non-finite coordinate")
+    return np.ascontiguousarray(xy)
+
+
+def _check_hw(h: Any, w: Any):
+    return _inputs.parse_size([h, w])
+
+
+def from_polygon(polygons: Any, h: int, w: int) -> RLE:
+    """Rasterise one object given as polygons, exactly as COCO/pycocotools do.
+
+    Parameters
+    ----------
+    polygons : list of flat ``[x0, y0, x1, y1, ...]`` sequences, or one
+        Each needs at least 3 points; ``(k, 2)`` arrays are accepted too.
+        The result is their union, pixel for pixel what pycocotools'
+        ``merge(frPyObjects(polygons, h, w))`` (COCO ``annToRLE``) gives.
+    h, w : int
+        Image size.
+
+    Examples
+    --------
+    >>> import sarle
+    >>> sarle.decode(sarle.from_polygon([[0, 0, 3, 0, 3, 2, 0, 2]], 3, 4)).astype(int)
+    array([[1, 1, 1, 1],
+           [1, 1, 1, 1],
+           [1, 1, 1, 1]])
+    """
+    h, w = _check_hw(h, w)
+    if isinstance(polygons, np.ndarray) and polygons.ndim == 1:
+        polygons = [polygons]
+    elif (isinstance(polygons, (list, tuple)) and polygons
+          and all(isinstance(v, (int, float, np.number)) for v in polygons)):
+        polygons = [polygons]
+    if not isinstance(polygons, (list, tuple, np.ndarray)) or len(polygons) == 0:
+        raise ValueError("from_polygon needs at least one polygon")
+    parts = [
+        _rle.boundaries(_rle._polygon_runs(_polygon_array(p, i), h, w), h, w)
+        for i, p in enumerate(polygons)
+    ]
+    merged = _rle.merge_boundaries(parts, False)
+    return _rle_dict(h, w, _rle.string_from_boundaries(merged, h * w))
+
+
+def from_bbox(boxes: Any, h: int, w: int) -> Union[RLE, List[RLE]]:
+    """Rasterise ``[x, y, w, h]`` boxes exactly as pycocotools' ``frBbox``.
+
+    Parameters
+    ----------
+    boxes : array_like, shape (4,) or (n, 4)
+    h, w : int
+        Image size.
+
+    Returns
+    -------
+    dict for one box, list of dicts for ``(n, 4)``.
+
+    Examples
+    --------
+    >>> import sarle
+    >>> sarle.decode(sarle.from_bbox([1, 0, 2, 2], 3, 4)).astype(int)
+    array([[0, 1, 1, 0],
+           [0, 1, 1, 0],
+           [0, 0, 0, 0]])
+    """
+    h, w = _check_hw(h, w)
+    try:
+        array = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError("boxes must be numbers, shape (4,) or (n, 4)") from None
+    single = array.ndim == 1
+    if single:
+        array = array.reshape(1, -1)
+    if array.ndim != 2 or array.shape[1] != 4:
+        raise ValueError(f"boxes must have shape (4,) or (n, 4), got {np.shape(boxes)}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError("boxes must be finite")
+    out = []
+    for x, y, bw, bh in array:
+        xy = np.array([x, y, x, y + bh, x + bw, y + bh, x + bw, y], dtype=np.float64)
+        runs = _rle._polygon_runs(xy, h, w)
+        out.append(_rle_dict(h, w, _rle.string_from_boundaries(_rle.boundaries(runs, h, w), h * w)))
+    return out[0] if single else out
