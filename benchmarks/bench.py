@@ -2,8 +2,8 @@
 
 All libraries run in one process, on the same inputs, interleaved round-robin
 (each repeat times every library in turn, so drifting machine load hits all of
-them alike). A sample is the median of ``--repeat`` repeats, each timed with
-``time.perf_counter_ns`` with the garbage collector disabled. Before anything
+them alike). The reported time is the median of ``--repeat`` samples, each timed
+with ``time.perf_counter_ns`` with the garbage collector disabled. Before anything
 is timed, every library's output is checked against the others (decoded
 arrays identical, counts strings identical, areas/boxes/IoUs equal).
 
@@ -138,7 +138,8 @@ def _same_arrays(a, b):
         b = b.view(np.uint8)
     if not np.array_equal(a, b):
         bad = np.argwhere(a != b)
-        return f"{len(bad)} elements differ, first at {tuple(bad[0])}: {a[tuple(bad[0])]} != {b[tuple(bad[0])]}"
+        first = tuple(bad[0])
+        return f"{len(bad)} elements differ, first at {first}: {a[first]} != {b[first]}"
     return None
 
 
@@ -461,37 +462,42 @@ def time_interleaved(calls, repeat, min_sample_ns):
     return out, errors
 
 
-def measure_floors(images, repeat):
+def measure_floors(images, repeat, kinds=("mask", "mask_fresh", "batch", "batch_fresh")):
     """Memory-write floors for decode outputs, measured now.
 
     mask: fill a warm (h, w) bool buffer (memset into cache), per mask.
     mask_fresh: np.ones((h, w), bool) -- allocate + fault + fill, per mask.
     batch: fill a warm (n, h, w) bool buffer, per image.
     batch_fresh: np.ones((n, h, w), bool), per image.
-    Returns {name: {image index: ns}} and bandwidths.
+    Only the floors named in ``kinds`` are measured (a batch buffer is ~300 MB).
+    Returns ({name: {image index: ns}}, {name: GB/s}).
     """
-    floors = {"mask": {}, "mask_fresh": {}, "batch": {}, "batch_fresh": {}}
+    floors = {k: {} for k in kinds}
     for i, img in enumerate(images):
         h, w = _size(img)
         n = len(_rles(img))
-        one = np.empty((h, w), dtype=np.bool_)
+        one = np.zeros((h, w), dtype=np.bool_)
         one.fill(False)
-        big = np.empty((n, h, w), dtype=np.bool_)
-        big.fill(False)
+        big = np.zeros((n, h, w), dtype=np.bool_) if "batch" in kinds else None
+        if big is not None:
+            big.fill(False)
         calls = {
             "mask": (lambda b: b.fill(True), one),
             "mask_fresh": (lambda s: np.ones(s, dtype=np.bool_), (h, w)),
             "batch": (lambda b: b.fill(True), big),
             "batch_fresh": (lambda s: np.ones(s, dtype=np.bool_), (n, h, w)),
         }
+        calls = {k: v for k, v in calls.items() if k in kinds}
         res, _ = time_interleaved(calls, max(3, repeat), 2_000_000)
         for k, v in res.items():
             floors[k][i] = float(np.median(v))
         del big
     bw = {}
     for k, per in floors.items():
-        total_bytes = sum(_size(images[i])[0] * _size(images[i])[1] * (1 if k.startswith("mask") else len(_rles(images[i])))
-                          for i in per)
+        total_bytes = sum(
+            _size(images[i])[0] * _size(images[i])[1]
+            * (1 if k.startswith("mask") else len(_rles(images[i])))
+            for i in per)
         bw[k] = total_bytes / sum(per.values())  # bytes per ns = GB/s
     return floors, bw
 
@@ -521,6 +527,12 @@ def machine_info(mods):
                 flags = set(val.split())
                 info["simd"] = [f for f in ("sse4_2", "avx2", "avx512f", "avx512bw") if f in flags]
     except OSError:
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(f.readline().split()[1])  # MemTotal
+        info["memory_gib"] = round(kb / 2**20, 1)
+    except (OSError, ValueError, IndexError):
         pass
     try:
         with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
@@ -638,7 +650,8 @@ def main(argv=None):
     ap.add_argument("--images", type=int, default=None, help="images in the corpus (default 3; --quick 1)")
     ap.add_argument("--repeat", type=int, default=None, help="repeats per sample (default 7; --quick 3)")
     ap.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
-    ap.add_argument("--corpus", metavar="DIR", help="time real SA-1B sa_*.json files instead of the synthetic corpus")
+    ap.add_argument("--corpus", metavar="DIR",
+                    help="time real SA-1B sa_*.json files instead of the synthetic corpus")
     ap.add_argument("--jobs", help="comma-separated subset of jobs to run")
     ap.add_argument("--json", metavar="OUT", help="write every number and the machine info to OUT")
     ap.add_argument("--quick", action="store_true",
@@ -678,7 +691,8 @@ def main(argv=None):
 
     floors, bandwidth = ({}, {})
     if any(j.floor for j in jobs):
-        floors, bandwidth = measure_floors(images, args.repeat)
+        kinds = sorted({j.floor for j in jobs if j.floor} | {"mask"})
+        floors, bandwidth = measure_floors(images, args.repeat, kinds)
         print("# memory-write floors measured now: " + ", ".join(
             f"{k} {v:.1f} GB/s" for k, v in bandwidth.items()))
 

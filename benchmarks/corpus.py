@@ -14,12 +14,12 @@ less, ``[0, 0, 0, 0]`` for an empty mask); ``area`` is the pixel count.
 
 The masks mix the shapes that make RLE workloads differ: ellipses of every
 size, random polygons, rings and thick polylines, shapes with holes, textured
-(noisy) regions with tens of thousands of runs, masks made of many fragments,
+(noisy) regions with up to ~25 000 runs, masks made of many fragments,
 tiny masks of a few pixels, huge "ground"/"background" masks, and one empty
 and one full mask per image. Relative sizes are log-uniform, so most masks
 are small and a few are huge, as in SA-1B.
 
-Everything is vectorised numpy (no OpenCV); an image takes about a second.
+Everything is vectorised numpy (no OpenCV); an image takes about half a second.
 Masks are encoded with ``sarle.encode`` when sarle is importable, else with
 ``pycocotools.mask.encode`` (the strings are identical).
 

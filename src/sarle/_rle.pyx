@@ -140,33 +140,47 @@ cdef Py_ssize_t src_fill(Src *src, int64_t *buf, Py_ssize_t cap) noexcept nogil:
     cdef Py_ssize_t pos = src.pos, n = src.n, k = 0, start = src.pos
     cdef int64_t p1 = src.prev1, p2 = src.prev2, m = src.m
     cdef int64_t total = src.total, room = src.total - src.sum
-    cdef int64_t x = 0, run = 0, bad = 0
+    cdef int64_t x = 0, run = 0, bad = 0, r0, r1
+    cdef Py_ssize_t lim
     cdef uint64_t acc
-    cdef int c, g, err = 0
+    cdef int c, c1, g, err = 0
     if s != NULL:
         while k < cap and pos < n:
+            if m > 2:
+                # Fast path: pairs of one-character deltas, the bulk of real
+                # strings. A character below '0' + 32 is in the alphabet and
+                # ends its value; (c ^ 16) - 16 sign-extends its 5 bits. Two
+                # runs per step keep the two delta chains (even and odd
+                # counts) in registers. Anything unusual falls through to the
+                # general path below, which re-reads it and reports errors.
+                lim = pos + (cap - k)
+                if lim > n:
+                    lim = n
+                while pos + 2 <= lim:
+                    c = <int>s[pos] - 48
+                    c1 = <int>s[pos + 1] - 48
+                    if <unsigned int>c >= 32 or <unsigned int>c1 >= 32:
+                        break
+                    r0 = ((c ^ 16) - 16) + p2
+                    r1 = ((c1 ^ 16) - 16) + p1
+                    if (r0 | r1) < 0 or r0 + r1 > room:
+                        break
+                    room -= r0 + r1
+                    p2 = r0
+                    p1 = r1
+                    buf[k] = r0
+                    buf[k + 1] = r1
+                    k += 2
+                    pos += 2
+                    m += 2
+                if k >= cap or pos >= n:
+                    break
             start = pos
             c = <int>s[pos] - 48
             if <unsigned int>c > 63:
                 err = E_CHAR
                 break
             pos += 1
-            if not (c & 0x20) and m > 2:
-                # The common case: a one-character delta in [-16, 15]. One
-                # unsigned compare rejects both a negative run and one past
-                # the end of the mask.
-                run = (c & 0x1f) - ((c & 0x10) << 1) + p2
-                if <uint64_t>run > <uint64_t>room:
-                    err = E_NEGATIVE if run < 0 else E_SUM_OVER
-                    bad = run
-                    break
-                room -= run
-                p2 = p1
-                p1 = run
-                m += 1
-                buf[k] = run
-                k += 1
-                continue
             if c & 0x20:
                 acc = <uint64_t>(c & 0x1f)
                 g = 1
@@ -418,9 +432,9 @@ cdef object buf_to_array(I64Buf *b):
     return out
 
 
-cdef inline int finish_boundaries(I64Buf *b, int64_t total) noexcept nogil:
-    """Close a toggled boundary list so that it is canonical (even length)."""
-    if b.size & 1:
+cdef inline int finish_boundaries(I64Buf *b, int64_t total, Py_ssize_t base=0) noexcept nogil:
+    """Close a toggled boundary list (from ``base`` on) so it is canonical."""
+    if (b.size - base) & 1:
         if b.data[b.size - 1] == total:
             b.size -= 1
         else:
@@ -432,9 +446,10 @@ cdef inline int finish_boundaries(I64Buf *b, int64_t total) noexcept nogil:
 # Parsing to boundaries, area and bbox.
 
 cdef int parse_boundaries(Src *src, I64Buf *out) noexcept nogil:
+    """Append the canonical boundaries of ``src`` to ``out``."""
     cdef int64_t buf[CHUNK]
     cdef int64_t pos = 0
-    cdef Py_ssize_t k, i
+    cdef Py_ssize_t k, i, base = out.size
     while not src.done:
         k = src_fill(src, buf, CHUNK)
         if k < 0:
@@ -444,12 +459,12 @@ cdef int parse_boundaries(Src *src, I64Buf *out) noexcept nogil:
         for i in range(k):
             pos += buf[i]
             # Equal boundaries (a zero-length run) cancel.
-            if out.size and out.data[out.size - 1] == pos:
+            if out.size > base and out.data[out.size - 1] == pos:
                 out.size -= 1
             else:
                 out.data[out.size] = pos
                 out.size += 1
-    return finish_boundaries(out, src.total)
+    return finish_boundaries(out, src.total, base)
 
 
 def boundaries(object counts, int64_t h, int64_t w, Py_ssize_t index=-1):
@@ -1114,8 +1129,97 @@ cdef Py_ssize_t combine2(const int64_t *a, Py_ssize_t na, const int64_t *b,
     return k
 
 
+cdef int merge_tree(I64Buf *cur, Py_ssize_t *off, Py_ssize_t n, bint intersect,
+                    I64Buf *spare) noexcept nogil:
+    """Merge the n boundary lists ``cur[off[i]:off[i+1]]`` pairwise as a tree.
+
+    The result ends up in ``cur.data[:cur.size]`` (``off`` is overwritten:
+    every level writes its first list at offset 0).
+    Each level costs O(total boundaries), so n lists cost O(total log n).
+    """
+    cdef Py_ssize_t count = n, j, q, k, start
+    cdef I64Buf tmp
+    while count > 1:
+        spare.size = 0
+        if buf_reserve(spare, cur.size if cur.size else 1) < 0:
+            return -E_MEMORY
+        q = 0
+        j = 0
+        start = 0
+        while j + 1 < count:
+            k = combine2(cur.data + off[j], off[j + 1] - off[j],
+                         cur.data + off[j + 1], off[j + 2] - off[j + 1],
+                         intersect, spare.data + start)
+            off[q] = start
+            start += k
+            q += 1
+            j += 2
+        if j < count:
+            k = off[j + 1] - off[j]
+            memcpy(spare.data + start, cur.data + off[j], k * sizeof(int64_t))
+            off[q] = start
+            start += k
+            q += 1
+        off[q] = start
+        spare.size = start
+        tmp = cur[0]
+        cur[0] = spare[0]
+        spare[0] = tmp
+        count = q
+    cur.size = off[1] - off[0] if n else 0
+    return 0
+
+
+def merge_counts(list counts, int64_t h, int64_t w, bint intersect, bint batch):
+    """Union (or intersection) of masks of one size, as a canonical string.
+
+    Parameters
+    ----------
+    counts : list of str, bytes or int64 ndarray (at least one)
+    h, w : int
+    intersect : bool
+    batch : bool
+        Name the mask index in error messages.
+    """
+    cdef Py_ssize_t n = len(counts), i, failed = -1
+    cdef int r = 0
+    cdef list keep = []
+    cdef I64Buf cur, spare
+    if n == 0:
+        raise ValueError("merge needs at least one mask")
+    cdef Src *srcs = <Src *>malloc(n * sizeof(Src))
+    cdef Py_ssize_t *off = <Py_ssize_t *>malloc((n + 1) * sizeof(Py_ssize_t))
+    cur.data = spare.data = NULL
+    cur.size = cur.cap = spare.size = spare.cap = 0
+    try:
+        if srcs == NULL or off == NULL:
+            raise MemoryError()
+        for i in range(n):
+            fill_src(&srcs[i], counts[i], h * w, keep)
+        with nogil:
+            for i in range(n):
+                off[i] = cur.size
+                r = parse_boundaries(&srcs[i], &cur)
+                if r < 0:
+                    failed = i
+                    break
+            if r >= 0:
+                off[n] = cur.size
+                r = merge_tree(&cur, off, n, intersect, &spare)
+        if failed >= 0:
+            _raise_parse_error(&srcs[failed], -r, h, w, failed if batch else -1)
+        if r < 0:
+            raise MemoryError()
+        return string_from_buffer(cur.data, cur.size, h * w)
+    finally:
+        free(srcs)
+        free(off)
+        free(cur.data)
+        free(spare.data)
+
+
 def merge_boundaries(list parts, bint intersect):
-    """Union (or intersection) of many boundary arrays, merged pairwise as a tree.
+    """Union (or intersection) of boundary arrays.
 
     Returns
     -------
@@ -1123,29 +1227,35 @@ def merge_boundaries(list parts, bint intersect):
         Canonical boundaries of the result.
     """
     cdef Py_ssize_t n = len(parts), i
-    cdef const int64_t[::1] a, b
-    cdef int64_t[::1] o
-    cdef Py_ssize_t k
+    cdef const int64_t[::1] part
+    cdef I64Buf cur, spare
+    cdef int r
     if n == 0:
         raise ValueError("merge needs at least one mask")
-    level = list(parts)
-    while len(level) > 1:
-        nxt = []
-        for i in range(0, len(level) - 1, 2):
-            a = level[i]
-            b = level[i + 1]
-            res = np.empty(a.shape[0] + b.shape[0], dtype=np.int64)
-            o = res
-            with nogil:
-                k = combine2(&a[0] if a.shape[0] else <const int64_t *>NULL, a.shape[0],
-                             &b[0] if b.shape[0] else <const int64_t *>NULL, b.shape[0],
-                             intersect,
-                             &o[0] if o.shape[0] else <int64_t *>NULL)
-            nxt.append(res[:k])
-        if len(level) & 1:
-            nxt.append(level[len(level) - 1])
-        level = nxt
-    return np.ascontiguousarray(level[0])
+    cdef Py_ssize_t *off = <Py_ssize_t *>malloc((n + 1) * sizeof(Py_ssize_t))
+    cur.data = spare.data = NULL
+    cur.size = cur.cap = spare.size = spare.cap = 0
+    try:
+        if off == NULL:
+            raise MemoryError()
+        for i in range(n):
+            part = parts[i]
+            off[i] = cur.size
+            if buf_reserve(&cur, part.shape[0]) < 0:
+                raise MemoryError()
+            if part.shape[0]:
+                memcpy(cur.data + cur.size, &part[0], part.shape[0] * sizeof(int64_t))
+            cur.size += part.shape[0]
+        off[n] = cur.size
+        with nogil:
+            r = merge_tree(&cur, off, n, intersect, &spare)
+        if r < 0:
+            raise MemoryError()
+        return buf_to_array(&cur)
+    finally:
+        free(off)
+        free(cur.data)
+        free(spare.data)
 
 
 cdef inline int64_t intersect_area(const int64_t *a, Py_ssize_t na,

@@ -352,8 +352,7 @@ def merge(rles: Any, intersect: bool = False) -> RLE:
     if not parsed:
         raise ValueError("merge needs at least one RLE")
     h, w = _inputs.common_size(parsed)
-    merged = _rle.merge_boundaries(_boundaries(parsed, batch), bool(intersect))
-    return _rle_dict(h, w, _rle.string_from_boundaries(merged, h * w))
+    return _rle_dict(h, w, _rle.merge_counts([p[0] for p in parsed], h, w, bool(intersect), batch))
 
 
 def compress(rle: Any) -> RLE:
