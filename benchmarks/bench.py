@@ -436,7 +436,8 @@ def _sample_ns(fn, arg, number):
 def time_interleaved(calls, repeat, min_sample_ns):
     """calls: {key: (fn, arg)}. Returns ({key: [ns per call, one per repeat]}, {key: exception}).
 
-    Each repeat times every call in turn (round-robin). ``number`` (calls per sample) is
+    Each repeat times every call in turn (round-robin, starting one further along each
+    round). ``number`` (calls per sample) is
     chosen per key so one sample lasts at least ``min_sample_ns``.
     """
     numbers, errors = {}, {}
@@ -453,8 +454,12 @@ def time_interleaved(calls, repeat, min_sample_ns):
     gc.collect()
     gc.disable()
     try:
-        for _ in range(repeat):
-            for key, (fn, arg) in calls.items():
+        keys = list(calls)
+        for r in range(repeat):
+            # rotate the order each round so no library always runs after the same one
+            k = r % len(keys) if keys else 0
+            for key in keys[k:] + keys[:k]:
+                fn, arg = calls[key]
                 out[key].append(_sample_ns(fn, arg, numbers[key]))
     finally:
         if gc_was:

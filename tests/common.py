@@ -34,18 +34,21 @@ except ImportError:  # the reference codec is the oracle then
 __all__ = ["assert_equal", "check_roundtrip", "coco_decode", "coco_mask", "expected_string", "layouts",
            "dtype_variants"]
 
-# Foreground values that catch a kernel reading only the low byte(s).
-_FOREGROUND = {
-    np.bool_: True,
-    np.uint8: 255,
-    np.int8: -1,
-    np.uint16: 256,
-    np.int16: -32768,
-    np.int32: 7,
-    np.uint32: 2**31,
-    np.int64: 2**32,
-    np.uint64: 2**63,
-}
+# (dtype, foreground value) pairs that catch a kernel reading only the low
+# byte(s) (256, 2**32, 2**63), or only the first byte (big-endian 1).
+_FOREGROUND = [
+    (np.dtype(np.bool_), True),
+    (np.dtype(np.uint8), 255),
+    (np.dtype(np.int8), -1),
+    (np.dtype(np.uint16), 256),
+    (np.dtype(np.int16), -32768),
+    (np.dtype(np.int32), 7),
+    (np.dtype(np.uint32), 2**31),
+    (np.dtype(np.int64), 2**32),
+    (np.dtype(np.uint64), 2**63),
+    (np.dtype(">u2"), 1),
+    (np.dtype(">i8"), 1),
+]
 
 
 def expected_string(mask: np.ndarray) -> str:
@@ -72,13 +75,19 @@ def coco_decode(rles) -> np.ndarray:
         return coco_mask.decode(rles)
 
 
-def dtype_variants(m: np.ndarray, dtypes=None) -> list[np.ndarray]:
-    """``m`` (bool) as each dtype, with 0 background and an odd foreground value."""
+def dtype_variants(m: np.ndarray) -> list[np.ndarray]:
+    """``m`` (bool) as each dtype, with 0 background and an odd foreground value.
+
+    Also a bool array whose true bytes are 2..255 rather than 1 (a uint8 view).
+    """
     out = []
-    for dt in dtypes or _FOREGROUND:
+    for dt, value in _FOREGROUND:
         a = np.zeros(m.shape, dtype=dt)
-        a[m] = _FOREGROUND[dt]
+        a[m] = value
         out.append(a)
+    odd = np.zeros(m.shape, dtype=np.uint8)
+    odd[m] = np.arange(2, 2 + m.sum()) % 254 + 2
+    out.append(odd.view(np.bool_))
     return out
 
 
@@ -135,8 +144,8 @@ def check_roundtrip(mask, *, thorough: bool | None = None) -> dict:
 
     # ---- encode, every dtype and layout -------------------------------------
     def variants():
-        for a in dtype_variants(m):
-            if thorough or a.dtype in (np.bool_, np.uint8):
+        for i, a in enumerate(dtype_variants(m)):
+            if thorough or i in (0, 1):  # bool and uint8: every layout
                 for name, v in layouts(a).items():
                     yield f"{a.dtype}/{name}", v
             else:
@@ -210,7 +219,11 @@ def _check_batches(m: np.ndarray, counts: str) -> None:
     # 3-D encode: C-ordered (n, h, w), and pycocotools' (h, w, n) F array seen as (n, h, w).
     c_stack = np.ascontiguousarray(stack.astype(np.uint8))
     f_stack = np.asfortranarray(stack.transpose(1, 2, 0)).transpose(2, 0, 1)
-    for a in (stack, c_stack, f_stack, stack[:, ::-1, ::-1][:, ::-1, ::-1]):
+    big = np.zeros((2 * n, 2 * h + 1, 3 * w), dtype=np.int32)
+    big[::2, 1::2, ::3] = stack
+    strided = big[::2, 1::2, ::3]
+    flipped = np.ascontiguousarray(stack[::-1, ::-1, ::-1])[::-1, ::-1, ::-1]
+    for a in (stack, c_stack, f_stack, strided, flipped):
         got = sarle.encode(a)
         assert isinstance(got, list) and len(got) == n
         assert [g["counts"] for g in got] == strings

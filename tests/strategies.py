@@ -74,8 +74,13 @@ def _run(draw, runs: list[int], lo: int, hi: int) -> int:
     return draw(st.integers(lo, hi))
 
 
-def _fill(draw, total: int, max_runs: int) -> list[int]:
-    """Canonical runs summing exactly to ``total``."""
+def _fill(draw, total: int, max_runs: int, max_value: int | None = None) -> list[int]:
+    """Canonical runs summing exactly to ``total``, each at most ``max_value``.
+
+    With ``max_value`` set, the last run may still be longer if ``max_runs``
+    runs of ``max_value`` do not reach ``total``: callers keep ``total`` small
+    enough, or accept that.
+    """
     if total == 0:
         return [0]
     runs: list[int] = []
@@ -83,19 +88,22 @@ def _fill(draw, total: int, max_runs: int) -> list[int]:
     # A zero first run (mask starts with foreground) half of the time.
     if draw(st.booleans()):
         runs.append(0)
+    cap = total if max_value is None else max_value
     while remaining > 0 and len(runs) < max_runs:
-        r = _run(draw, runs, 1, remaining)
+        r = _run(draw, runs, 1, min(remaining, cap))
         runs.append(r)
         remaining -= r
-    if remaining:
-        runs.append(remaining)
+    while remaining:  # the rest, in runs of at most `cap` (alternating colours)
+        r = min(remaining, cap)
+        runs.append(r)
+        remaining -= r
     return runs
 
 
 @st.composite
-def runs_with_total(draw, total: int, max_runs: int = 64):
-    """Canonical runs summing exactly to ``total``."""
-    return _fill(draw, total, max_runs)
+def runs_with_total(draw, total: int, max_runs: int = 64, max_value: int | None = None):
+    """Canonical runs summing exactly to ``total``, each at most ``max_value``."""
+    return _fill(draw, total, max_runs, max_value)
 
 
 @st.composite
@@ -105,14 +113,14 @@ def sized_runs(draw, max_side: int = 64, max_runs: int = 64):
     return h, w, _fill(draw, h * w, max_runs)
 
 
-def _group(draw, first, min_size: int, max_size: int, max_runs: int):
+def _group(draw, first, min_size: int, max_size: int, max_runs: int, max_value=None):
     h, w, runs = draw(first)
     group = [runs]
     for _ in range(draw(st.integers(min_size, max_size)) - 1):
         if draw(st.integers(0, 5)) == 0:  # sometimes a duplicate: iou 1, merge of equals
             group.append(list(draw(st.sampled_from(group))))
         else:
-            group.append(_fill(draw, h * w, max_runs))
+            group.append(_fill(draw, h * w, max_runs, max_value))
     order = draw(st.permutations(range(len(group))))
     return h, w, [group[i] for i in order]
 
@@ -127,7 +135,8 @@ def groups(draw, min_size: int = 1, max_size: int = 4, max_side: int = 32, max_r
 def big_groups(draw, min_size: int = 1, max_size: int = 4, max_value: int = 2**34 + 1,
                max_runs: int = 16, max_total: int | None = None):
     """(h, w, [runs, ...]): like ``groups`` but from ``big_runs`` (no dense mask)."""
-    return _group(draw, big_runs(max_value, max_runs, max_total), min_size, max_size, max_runs)
+    return _group(draw, big_runs(max_value, max_runs, max_total), min_size, max_size, max_runs,
+                  max_value)
 
 
 @st.composite
@@ -163,11 +172,12 @@ def big_runs(draw, max_value: int = 2**34 + 1, max_runs: int = 24,
     if draw(st.booleans()) and h * (w + 1) <= max_total:
         w += 1
     pad = h * w - total
-    if pad:
-        if draw(st.booleans()):
-            runs.append(pad)  # one more run, of the other colour
-        else:
-            runs[-1] += pad  # a longer last run
+    if pad and runs[-1] + pad <= max_value and draw(st.booleans()):
+        runs[-1] += pad  # a longer last run
+    else:
+        while pad:  # more runs, alternating colours, none above max_value
+            runs.append(min(pad, max_value))
+            pad -= runs[-1]
     return h, w, runs
 
 

@@ -1,7 +1,12 @@
 """sarle: fast, safe COCO run-length-encoded masks, built for SA-1B.
 
 >>> import sarle
->>> rle = sarle.encode(np.eye(3, dtype=bool))   # doctest: +SKIP
+>>> import numpy as np
+>>> rle = sarle.encode(np.eye(3, dtype=bool))
+>>> rle
+{'size': [3, 3], 'counts': '013000'}
+>>> int(sarle.area(rle)), sarle.bbox(rle).tolist()
+(3, [0.0, 0.0, 3.0, 3.0])
 """
 
 from .codec import (

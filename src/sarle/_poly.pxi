@@ -1,8 +1,9 @@
 # Polygon rasteriser: COCO's ``rleFrPoly``, pixel for pixel, in 64-bit.
 #
 # Included into _rle.pyx (which cimports int64_t, malloc and free and imports
-# numpy as np).  Everything here is prefixed ``_poly`` to keep the module
-# namespace clear.
+# numpy as np; the few other C functions used here are cimported below).
+# Everything is prefixed ``_poly`` to keep the module namespace clear.  The
+# only Python entry point is ``_polygon_runs``.
 #
 # How COCO rasterises a polygon
 # -----------------------------
@@ -26,21 +27,24 @@
 # perimeter, unbounded for far-away vertices) and keeps 32-bit positions.
 # Here the walk is never stored.  ``u`` is monotone along an edge, so each
 # column boundary ``5 * x + 2.5`` is crossed by exactly one step, found in
-# closed form (x-major edges) or by bisection on the very same floating-point
-# expression (y-major edges); only columns inside the image are visited.
-# Memory is O(number of kept crossings), time O(crossings * log(edge
-# length)), and every position is 64-bit.  The C expressions that decide a
+# closed form (x-major edges) or from the straight-line estimate checked and
+# corrected with the very same floating-point expression (y-major edges);
+# only columns inside the image are visited.  Positions are sorted with a
+# linear radix sort.  Memory is O(number of kept crossings), time about
+# O(crossings) (O(crossings * log(edge length)) at worst), and every
+# position is 64-bit.  The C expressions that decide a
 # pixel are evaluated exactly as COCO writes them, so the result is
 # identical wherever COCO's 32-bit arithmetic does not overflow.  Steps that
 # cross from one edge to the next never produce a kept crossing (their ``u``
 # only differs near a vertex with x < 0), so edges are independent.
 
-from libc.stdlib cimport qsort
 from libc.math cimport fabs
+from libc.stdlib cimport qsort
+from libc.string cimport memcpy, memset
 
 # Largest |coordinate| accepted: keeps every upsampled value and product far
-# inside int64 and the float tests (xd + .5) / 5 - .5 exact.
-_POLY_COORD_LIMIT = 2.0 ** 40
+# inside int64, and COCO's float tests ((xd + .5) / 5 - .5 and friends)
+# equivalent to the integer ones used here.
 cdef double _POLY_LIMIT = 2.0 ** 40
 
 
@@ -138,10 +142,61 @@ cdef int64_t _poly_count(const double *xy, int64_t k, int64_t w) noexcept nogil:
     return total
 
 
+cdef inline bint _poly_before(const _PolyEdge *e, int64_t t, int64_t target,
+                              bint rising) noexcept nogil:
+    """Is step ``t`` of a y-major edge still before column boundary 5*target + 2.5?"""
+    if rising:
+        return _poly_u(e, t) <= 5 * target + 2
+    return _poly_u(e, t) >= 5 * target + 3
+
+
+cdef int64_t _poly_crossing(const _PolyEdge *e, int64_t target, bint rising,
+                            int64_t lo, int64_t hi) noexcept nogil:
+    """Last step ``t`` in [lo, hi] before the boundary of column ``target``.
+
+    ``u`` is monotone in ``t`` and the answer is known to lie in [lo, hi]
+    with ``_poly_before(lo)`` true.  Start from the straight-line estimate,
+    gallop to bracket it, then bisect: O(1) steps in practice, O(log) at
+    worst, always with COCO's own float expression deciding.
+    """
+    cdef double g = (5.0 * <double>target + 2.5 - <double>e.xs) / e.s
+    cdef int64_t t, step = 1, mid
+    if g <= <double>lo:
+        t = lo
+    elif g >= <double>hi:
+        t = hi
+    else:
+        t = <int64_t>g
+    if _poly_before(e, t, target, rising):
+        lo = t
+        while lo + step <= hi:
+            if _poly_before(e, lo + step, target, rising):
+                lo += step
+                step *= 2
+            else:
+                hi = lo + step - 1
+                break
+    else:
+        hi = t - 1
+        while hi - step >= lo:
+            if _poly_before(e, hi - step, target, rising):
+                lo = hi - step
+                break
+            hi -= step
+            step *= 2
+    while lo < hi:
+        mid = lo + (hi - lo + 1) // 2
+        if _poly_before(e, mid, target, rising):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 cdef int64_t _poly_fill(const double *xy, int64_t k, int64_t h, int64_t w,
                         int64_t *pos) noexcept nogil:
     """Write the boundary positions x * h + y of all edges; return how many."""
-    cdef int64_t j, x, t, a, b, mid, target, ua, ub, prev, cur, xd, yd, y
+    cdef int64_t j, x, t, target, ua, ub, prev, cur, xd, yd, y
     cdef int64_t lo, hi, c = 0
     cdef bint rising
     cdef _PolyEdge e
@@ -152,7 +207,7 @@ cdef int64_t _poly_fill(const double *xy, int64_t k, int64_t h, int64_t w,
             continue
         _poly_columns(&e, w, &lo, &hi)
         rising = _poly_u(&e, e.steps) > _poly_u(&e, 0)
-        a = 0   # t of the previous crossing: later ones are never before it
+        t = 0   # step of the previous crossing: later ones are never before it
         for x in range(lo, hi + 1):
             if not rising:
                 target = hi - (x - lo)   # walk columns in t order
@@ -161,21 +216,7 @@ cdef int64_t _poly_fill(const double *xy, int64_t k, int64_t h, int64_t w,
             if e.xmajor:
                 t = 5 * target + 2 - e.xs
             else:
-                # Last t still on the start side of 5 * target + 2.5.
-                b = e.steps - 1
-                while a < b:
-                    mid = a + (b - a + 1) // 2
-                    if rising:
-                        if _poly_u(&e, mid) <= 5 * target + 2:
-                            a = mid
-                        else:
-                            b = mid - 1
-                    else:
-                        if _poly_u(&e, mid) >= 5 * target + 3:
-                            a = mid
-                        else:
-                            b = mid - 1
-                t = a
+                t = _poly_crossing(&e, target, rising, t, e.steps - 1)
             ua = _poly_u(&e, t)
             ub = _poly_u(&e, t + 1)
             if e.flip:
@@ -207,15 +248,55 @@ cdef int _poly_cmp(const void *pa, const void *pb) noexcept nogil:
     return (a > b) - (a < b)
 
 
-cdef int64_t _poly_runs_from_positions(int64_t *pos, int64_t c, int64_t n,
-                                       int64_t *out) noexcept nogil:
-    """Sort toggle positions and write canonical runs; return their count.
+cdef enum:
+    _POLY_RADIX_BITS = 11
 
-    A position repeated an even number of times cancels out.  ``out`` must
-    hold ``c + 1`` values.
+
+cdef void _poly_sort(int64_t *a, int64_t *tmp, int64_t c, int64_t maxkey) noexcept nogil:
+    """Sort ``c`` keys in ``[0, maxkey]``: LSD radix (11-bit digits) or qsort.
+
+    Positions need ``log2(h * w)`` bits, so an SA-1B-sized image takes two
+    linear passes; ``tmp`` must hold ``c`` values.
+    """
+    cdef int64_t counts[1 << _POLY_RADIX_BITS]
+    cdef int64_t i, d, total, shift = 0
+    cdef int64_t *src = a
+    cdef int64_t *dst = tmp
+    cdef int64_t *swap
+    if c < 256:
+        qsort(a, <size_t>c, sizeof(int64_t), _poly_cmp)
+        return
+    while shift < 63 and (maxkey >> shift) > 0:
+        memset(counts, 0, sizeof(counts))
+        for i in range(c):
+            counts[(src[i] >> shift) & ((1 << _POLY_RADIX_BITS) - 1)] += 1
+        total = 0
+        for d in range(1 << _POLY_RADIX_BITS):
+            i = counts[d]
+            counts[d] = total
+            total += i
+        for i in range(c):
+            d = (src[i] >> shift) & ((1 << _POLY_RADIX_BITS) - 1)
+            dst[counts[d]] = src[i]
+            counts[d] += 1
+        swap = src
+        src = dst
+        dst = swap
+        shift += _POLY_RADIX_BITS
+    if src != a:
+        memcpy(a, src, <size_t>c * sizeof(int64_t))
+
+
+cdef int64_t _poly_runs_from_positions(int64_t *pos, int64_t *tmp, int64_t c,
+                                       int64_t n, int64_t *out) noexcept nogil:
+    """Sort toggle positions (all in ``[0, n]``) and write canonical runs.
+
+    A position repeated an even number of times cancels out.  ``tmp`` is
+    scratch for ``c`` values, ``out`` must hold ``c + 1``.  Returns the
+    number of runs.
     """
     cdef int64_t i = 0, j, m = 0, last = 0
-    qsort(pos, <size_t>c, sizeof(int64_t), _poly_cmp)
+    _poly_sort(pos, tmp, c, n)
     while i < c:
         j = i + 1
         while j < c and pos[j] == pos[i]:
@@ -239,8 +320,8 @@ def _polygon_runs(const double[::1] xy, int64_t h, int64_t w):
     xy : 1-D contiguous float64 memoryview
         ``[x0, y0, x1, y1, ...]``, pixel coordinates (pixel ``(i, j)``
         covers ``[j, j + 1) x [i, i + 1)``), any number of points; 0 points
-        is the empty mask, 1 or 2 points rasterise as COCO does (a point
-        draws nothing, a segment may draw a thin line).
+        is the empty mask; 1 or 2 points draw nothing, as in COCO (the
+        walk there and back cancels out).
     h, w : int
         Mask height and width, ``>= 0`` with ``h * w <= 2**62``.
 
@@ -297,7 +378,8 @@ def _polygon_runs(const double[::1] xy, int64_t h, int64_t w):
         bound = _poly_count(&xy[0], k, w)
     if bound < 0:
         raise MemoryError("polygon crosses too many columns to rasterise")
-    pos = <int64_t *>malloc(<size_t>(bound if bound > 0 else 1) * sizeof(int64_t))
+    # One block: the positions, then scratch space for the radix sort.
+    pos = <int64_t *>malloc(<size_t>(2 * bound if bound > 0 else 1) * sizeof(int64_t))
     if pos == NULL:
         raise MemoryError(f"cannot allocate {bound} polygon boundary positions")
     try:
@@ -305,7 +387,7 @@ def _polygon_runs(const double[::1] xy, int64_t h, int64_t w):
         out = result
         with nogil:
             c = _poly_fill(&xy[0], k, h, w, pos)
-            m = _poly_runs_from_positions(pos, c, h * w, &out[0])
+            m = _poly_runs_from_positions(pos, pos + bound, c, h * w, &out[0])
     finally:
         free(pos)
     return result[:m].copy()

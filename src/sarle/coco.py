@@ -504,8 +504,9 @@ def frPoly(poly: Any, h: Any, w: Any) -> List[RLE]:
     poly : list of polygons
         Each ``[x0, y0, x1, y1, ...]`` (or a ``(k, 2)`` array, which
         pycocotools misreads), pixel coordinates.  Polygons with fewer than
-        3 points rasterise as in pycocotools (nothing, or a thin sliver for
-        2 points); ``sarle.from_polygon`` rejects them.
+        3 points give the empty mask, as in pycocotools (later items of a
+        ``frPyObjects`` polygon list may be that short);
+        ``sarle.from_polygon`` rejects them.
     h, w : int
         Image size.
 
@@ -625,6 +626,8 @@ def frPyObjects(pyobj: Any, h: Any, w: Any) -> Union[RLE, List[RLE]]:
       ``TypeError`` here; this works);
     * list whose first item has more than 4 values -> polygons, one RLE per
       polygon (COCO's ``annToRLE`` then merges them);
+    * list of ``(k, 2)`` point arrays -> polygons (pycocotools misreads
+      them);
     * list of dicts -> uncompressed RLEs (``h``, ``w`` ignored);
     * one flat list of 4 numbers -> one box, of more -> one polygon (both
       ``TypeError`` in pycocotools), one dict -> one uncompressed RLE;
@@ -678,6 +681,8 @@ def frPyObjects(pyobj: Any, h: Any, w: Any) -> Union[RLE, List[RLE]]:
     if len(pyobj) == 0:
         return []
     first = pyobj[0]
+    if isinstance(first, np.ndarray) and first.ndim == 2:
+        return frPoly(pyobj, h, w)  # (k, 2) point arrays
     if isinstance(first, dict):
         if not all(isinstance(o, dict) for o in pyobj):
             raise TypeError("a list of RLE dicts must hold only dicts")

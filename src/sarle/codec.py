@@ -101,13 +101,15 @@ def decode(rle: Any, *, order: str = "C", out: Optional[np.ndarray] = None) -> n
     Examples
     --------
     >>> import sarle
-    >>> rle = {"size": [3, 4], "counts": "61X1"}
+    >>> rle = {"size": [3, 4], "counts": "42102"}
     >>> sarle.decode(rle).astype(int)
     array([[0, 0, 0, 0],
-           [0, 0, 0, 0],
-           [1, 1, 1, 0]])
+           [0, 1, 1, 0],
+           [0, 1, 1, 0]])
     >>> sarle.decode([rle, rle]).shape
     (2, 3, 4)
+    >>> sarle.decode(rle, order="F").flags.f_contiguous
+    True
     """
     if order not in ("C", "F"):
         raise ValueError(f"order must be 'C' or 'F', got {order!r}")
@@ -162,9 +164,9 @@ def encode(mask: Any) -> Union[RLE, List[RLE]]:
     --------
     >>> import numpy as np, sarle
     >>> mask = np.zeros((3, 4), dtype=bool)
-    >>> mask[2, :3] = True
+    >>> mask[1:, 1:3] = True
     >>> sarle.encode(mask)
-    {'size': [3, 4], 'counts': '61X1'}
+    {'size': [3, 4], 'counts': '42102'}
     """
     array = _inputs.as_mask_array(mask)
     if array.ndim == 3:
@@ -211,8 +213,8 @@ def area(rle: Any) -> Union[int, np.ndarray]:
     Examples
     --------
     >>> import sarle
-    >>> sarle.area({"size": [3, 4], "counts": "61X1"})
-    3
+    >>> sarle.area({"size": [3, 4], "counts": "42102"})
+    4
     """
     if type(rle) is dict and not _inputs.is_batch(rle):
         counts, h, w = _inputs.parse_rle(rle)
@@ -237,8 +239,8 @@ def bbox(rle: Any) -> np.ndarray:
     Examples
     --------
     >>> import sarle
-    >>> sarle.bbox({"size": [3, 4], "counts": "61X1"})
-    array([0., 2., 3., 1.])
+    >>> sarle.bbox({"size": [3, 4], "counts": "42102"})
+    array([1., 1., 2., 2.])
     """
     if type(rle) is dict and not _inputs.is_batch(rle):
         counts, h, w = _inputs.parse_rle(rle)
@@ -365,8 +367,10 @@ def compress(rle: Any) -> RLE:
     Examples
     --------
     >>> import sarle
-    >>> sarle.compress({"size": [3, 4], "counts": [6, 3, 3]})
-    {'size': [3, 4], 'counts': '6393'}
+    >>> sarle.compress({"size": [3, 4], "counts": [4, 2, 1, 2, 3]})
+    {'size': [3, 4], 'counts': '42102'}
+    >>> sarle.compress({"size": [3, 4], "counts": [4, 2, 0, 0, 1, 2, 3]})   # zero runs dropped
+    {'size': [3, 4], 'counts': '42102'}
     """
     counts, h, w = _inputs.parse_rle(rle)
     bounds = _rle.boundaries(counts, h, w)
@@ -379,8 +383,8 @@ def decompress(rle: Any) -> RLE:
     Examples
     --------
     >>> import sarle
-    >>> sarle.decompress({"size": [3, 4], "counts": "61X1"})
-    {'size': [3, 4], 'counts': [6, 3, 3]}
+    >>> sarle.decompress({"size": [3, 4], "counts": "42102"})
+    {'size': [3, 4], 'counts': [4, 2, 1, 2, 3]}
     """
     counts, h, w = _inputs.parse_rle(rle)
     bounds = _rle.boundaries(counts, h, w)
@@ -426,10 +430,11 @@ def from_polygon(polygons: Any, h: int, w: int) -> RLE:
     Examples
     --------
     >>> import sarle
-    >>> sarle.decode(sarle.from_polygon([[0, 0, 3, 0, 3, 2, 0, 2]], 3, 4)).astype(int)
-    array([[1, 1, 1, 1],
-           [1, 1, 1, 1],
-           [1, 1, 1, 1]])
+    >>> square = [0.5, 0.5, 2.5, 0.5, 2.5, 2.5, 0.5, 2.5]
+    >>> sarle.decode(sarle.from_polygon([square], 3, 4)).astype(int)
+    array([[0, 0, 0, 0],
+           [0, 1, 1, 0],
+           [0, 1, 1, 0]])
     """
     h, w = _check_hw(h, w)
     if isinstance(polygons, np.ndarray) and polygons.ndim == 1:

@@ -1,0 +1,16 @@
+"""The runnable examples in sarle's docstrings are tests too."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["sarle", "sarle.codec", "sarle.coco"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0
