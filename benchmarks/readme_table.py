@@ -1,0 +1,60 @@
+"""Print the README's benchmark tables (markdown) from a ``bench.py --json`` file.
+
+    python benchmarks/bench.py --json bench.json
+    python benchmarks/readme_table.py bench.json
+"""
+
+import json
+import sys
+
+LIBS = ("sarle", "pycocotools", "rlemasklib")
+DESCRIPTIONS = {
+    "decode_F": "decode one mask → F-order",
+    "decode_C": "decode one mask → C-order bool",
+    "decode_C_touch": "decode one mask → C-order, every page then read",
+    "decode_batch": "decode an image → (n, h, w) C bool",
+    "decode_batch_touch": "same, every page then read",
+    "encode": "encode a C-order bool mask",
+    "area": "area of an image's masks",
+    "bbox": "bbox of an image's masks",
+    "iou": "IoU n×n of an image's masks",
+    "merge": "union of an image's masks",
+    "merge_pair": "union of two masks",
+}
+
+
+def micros(ns):
+    if ns is None:
+        return "–"
+    us = ns / 1000
+    return f"{us:,.0f}" if us >= 100 else f"{us:.1f}"
+
+
+def ratio(peer, ours):
+    return "–" if peer is None or not ours else f"{peer / ours:.1f}×"
+
+
+def main(path):
+    with open(path) as handle:
+        doc = json.load(handle)
+    print("| job | per | sarle µs | pycocotools µs | rlemasklib µs | vs pycocotools | vs rlemasklib |")
+    print("|---|---|--:|--:|--:|--:|--:|")
+    floors = []
+    for job in doc["jobs"]:
+        ns = {lib: job["libs"].get(lib, {}).get("ns_per_op") for lib in LIBS}
+        print(f"| {DESCRIPTIONS.get(job['job'], job['job'])} | {job['unit']} | "
+              f"{micros(ns['sarle'])} | {micros(ns['pycocotools'])} | {micros(ns['rlemasklib'])} | "
+              f"{ratio(ns['pycocotools'], ns['sarle'])} | {ratio(ns['rlemasklib'], ns['sarle'])} |")
+        if job.get("floor_ns_per_op") and ns["sarle"]:
+            floors.append((job, ns["sarle"]))
+    print()
+    print("| decode job | sarle GB/s written | floor µs (memset of the output) | sarle ÷ floor |")
+    print("|---|--:|--:|--:|")
+    for job, ns in floors:
+        floor = job["floor_ns_per_op"]
+        print(f"| {DESCRIPTIONS.get(job['job'], job['job'])} | {job['pixels_per_op'] / ns:.1f} | "
+              f"{micros(floor)} ({job['floor_kind']}) | {ns / floor:.2f} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
