@@ -30,7 +30,8 @@ from reference import mask_from_runs
 
 # Edges of the compressed string's 5-bit groups: a signed value needs one more
 # group from 2**(5k - 1) on (16, 512, 16384, 2**19, 2**24, 2**29, 2**34);
-# pycocotools breaks at 2**29 (int shifts), 2**31 (int) and 2**32 (uint).
+# pycocotools breaks at 2**24 (a count of 6 characters everywhere overflows its
+# string buffer), 2**29 (int shifts), 2**31 (int) and 2**32 (uint).
 EDGES = (16, 32, 512, 1024, 16384, 2**19, 2**24, 2**29, 2**31, 2**32, 2**34)
 BOUNDARY_VALUES = tuple(sorted({1, 2, 3, *(e + d for e in EDGES for d in (-1, 0, 1))}))
 BOUNDARY_DELTAS = tuple(sorted({*BOUNDARY_VALUES, *(-v for v in BOUNDARY_VALUES)}))

@@ -31,7 +31,7 @@ def coco():
 
 
 def coco_rle(coco, runs, h, w):
-    """pycocotools' compressed RLE of canonical ``runs`` (h*w < 2**32, runs < 2**29)."""
+    """pycocotools' compressed RLE of canonical ``runs`` (h*w < 2**31, runs < 2**23)."""
     return coco.frPyObjects([{"size": [h, w], "counts": [int(r) for r in runs]}], h, w)[0]
 
 
@@ -39,10 +39,16 @@ def rle(runs, h, w):
     return {"size": [h, w], "counts": ref.string_from_runs(runs)}
 
 
-# Largest values for which pycocotools is exact on run-level inputs: deltas
-# below 2**29 (int shifts in its string parser); totals below 2**31 (uint
-# sums of two runs in iou/merge); no dense masks needed.
-COCO_MAX_VALUE = 2**28 - 1
+# Largest values for which pycocotools is exact and safe on run-level inputs
+# (no dense masks needed):
+# * runs (hence deltas) below 2**23, so that every count fits in 5 characters:
+#   its rleToString allocates 6 characters per count and then writes the
+#   terminating NUL after them, one byte past the buffer when every count
+#   needs 6 (|x| >= 2**24): heap corruption, a later abort.  (Its parser is
+#   wrong from 2**29 on: int shifts.)
+# * totals below 2**31 (uint sums of two runs in iou/merge).  A misparsed
+#   string (sums that differ) sends its rleIou into an endless loop.
+COCO_MAX_VALUE = 2**23 - 1
 COCO_MAX_TOTAL = 2**31 - 1
 
 
