@@ -9,8 +9,9 @@ counts string. Hot loops run with the GIL released.
 Representations
 ---------------
 counts
-    A COCO compressed string (``bytes``) or an uncompressed run list (a
-    C-contiguous ``int64`` array). Runs are column-major, background first.
+    A COCO compressed string (``bytes``, or an ASCII ``str`` read in place)
+    or an uncompressed run list (a C-contiguous ``int64`` array). Runs are
+    column-major, background first.
 boundaries
     The canonical internal form: a strictly increasing ``int64`` array
     ``[s0, e0, s1, e1, ...]`` of foreground intervals ``[s, e)`` in
@@ -23,7 +24,7 @@ Python layer to ``h * w <= 2**62`` so no sum below can overflow.
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeLatin1
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memset
 
@@ -378,7 +379,7 @@ cdef object _error_text(Src *src, int code, int64_t h, int64_t w):
         return (f"invalid character {shown} at position {pos}; "
                 f"COCO counts strings use only '0'..'o'")
     if code == E_TRUNCATED:
-        return (f"counts string ends inside a 5-bit group: the value starting at "
+        return (f"the string ends inside a 5-bit group: the value starting at "
                 f"position {src.start} still has the continuation bit set at the "
                 f"last character (position {src.n - 1})")
     if code == E_OVERFLOW:
@@ -388,7 +389,7 @@ cdef object _error_text(Src *src, int code, int64_t h, int64_t w):
     if code == E_SUM_OVER:
         return (f"run lengths exceed h*w = {src.total} ({h}x{w} mask) at count "
                 f"{src.m} ({where}): the runs so far sum to {src.sum} and the "
-                f"next is {src.bad}")
+                f"next one, {src.bad} or more, does not fit")
     if code == E_SUM_UNDER:
         return (f"run lengths sum to {src.sum}, expected h*w = {src.total} "
                 f"({h}x{w} mask)")
@@ -401,7 +402,7 @@ cdef int _raise_parse_error(Src *src, int code, int64_t h, int64_t w,
                             Py_ssize_t index) except -1:
     if code == E_MEMORY:
         raise MemoryError()
-    text = _error_text(src, code, h, w)
+    text = "counts: " + _error_text(src, code, h, w)
     if index >= 0:
         text = f"mask {index}: {text}"
     raise ValueError(text)
