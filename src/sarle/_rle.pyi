@@ -8,13 +8,14 @@ import numpy.typing as npt
 Counts = Union[str, bytes, npt.NDArray[np.int64]]
 
 def boundaries(counts: Counts, h: int, w: int, index: int = ...) -> npt.NDArray[np.int64]: ...
-def area_bbox(
+def area_bbox_into(
     counts: List[Counts],
     hs: npt.NDArray[np.int64],
     ws: npt.NDArray[np.int64],
-    want_bbox: bool,
-    batch: bool,
-) -> Tuple[npt.NDArray[np.uint64], Optional[npt.NDArray[np.float64]]]: ...
+    areas: npt.NDArray[np.uint64],
+    boxes: Optional[npt.NDArray[np.float64]],
+    index_base: int,
+) -> None: ...
 def stats_one(
     counts: Counts, h: int, w: int, want_bbox: bool
 ) -> Tuple[int, int, int, int, int]: ...
@@ -25,20 +26,26 @@ def decode_into(
     out: npt.NDArray[np.uint8],
     c_order: bool,
     zeroed: bool,
-    batch: bool,
+    index_base: int,
 ) -> None: ...
 def encode_flat(data: npt.NDArray[np.uint8], h: int, w: int, c_order: bool) -> str: ...
 def string_from_boundaries(b: npt.NDArray[np.int64], total: int) -> str: ...
 def runs_from_boundaries(b: npt.NDArray[np.int64], total: int) -> npt.NDArray[np.int64]: ...
+def merge_counts(
+    counts: List[Counts], h: int, w: int, intersect: bool, index_base: int
+) -> str: ...
 def merge_boundaries(
     parts: List[npt.NDArray[np.int64]], intersect: bool
 ) -> npt.NDArray[np.int64]: ...
-def iou_matrix(
+def iou_rows_into(
     dt: npt.NDArray[np.int64],
     dt_off: npt.NDArray[np.int64],
     gt: npt.NDArray[np.int64],
     gt_off: npt.NDArray[np.int64],
     h: int,
     crowd: npt.NDArray[np.uint8],
-) -> npt.NDArray[np.float64]: ...
+    out: npt.NDArray[np.float64],
+    row_start: int,
+    row_stop: int,
+) -> None: ...
 def _polygon_runs(xy: npt.NDArray[np.float64], h: int, w: int) -> npt.NDArray[np.int64]: ...

@@ -589,36 +589,33 @@ cdef int stream_stats(Src *src, int64_t h, bint want_bbox, Stats *st) noexcept n
     return 0
 
 
-def area_bbox(list counts, const int64_t[::1] hs, const int64_t[::1] ws,
-              bint want_bbox, bint batch):
+def area_bbox_into(list counts, const int64_t[::1] hs, const int64_t[::1] ws,
+                   uint64_t[::1] areas, double[:, ::1] boxes, Py_ssize_t index_base):
     """Areas (and COCO XYWH boxes) of many masks, streamed from their counts.
 
     Parameters
     ----------
-    counts : list of bytes or int64 ndarray
+    counts : list of str, bytes or int64 ndarray
     hs, ws : int64 arrays
         Size of each mask.
-    want_bbox : bool
-        Also compute boxes (pycocotools ``toBbox`` semantics).
-    batch : bool
-        Name the mask index in error messages.
-
-    Returns
-    -------
-    areas : ndarray of uint64, shape (n,)
-    boxes : ndarray of float64, shape (n, 4), or None
+    areas : uint64 array, shape (n,)
+        Receives the pixel counts.
+    boxes : float64 array, shape (n, 4), or None
+        Receives pycocotools ``toBbox`` boxes, when given.
+    index_base : int
+        Error messages name mask ``index_base + i``; -1: a single mask, no index.
     """
     cdef Py_ssize_t n = len(counts), i, failed = -1
     cdef int r = 0
     cdef Stats st
     cdef list keep = []
+    cdef bint want_bbox = boxes is not None
+    if areas.shape[0] != n or hs.shape[0] != n or ws.shape[0] != n or (
+            want_bbox and (boxes.shape[0] != n or boxes.shape[1] != 4)):
+        raise ValueError("area_bbox_into: output and size arrays must match the counts")
     cdef Src *srcs = <Src *>malloc((n if n else 1) * sizeof(Src))
     if srcs == NULL:
         raise MemoryError()
-    areas = np.empty(n, dtype=np.uint64)
-    boxes = np.empty((n, 4), dtype=np.float64) if want_bbox else None
-    cdef uint64_t[::1] a = areas
-    cdef double[:, ::1] bb = boxes if want_bbox else np.empty((1, 4))
     try:
         for i in range(n):
             fill_src(&srcs[i], counts[i], hs[i] * ws[i], keep)
@@ -628,19 +625,18 @@ def area_bbox(list counts, const int64_t[::1] hs, const int64_t[::1] ws,
                 if r < 0:
                     failed = i
                     break
-                a[i] = <uint64_t>st.area
+                areas[i] = <uint64_t>st.area
                 if want_bbox:
                     if st.x1 < 0:
-                        bb[i, 0] = bb[i, 1] = bb[i, 2] = bb[i, 3] = 0.0
+                        boxes[i, 0] = boxes[i, 1] = boxes[i, 2] = boxes[i, 3] = 0.0
                     else:
-                        bb[i, 0] = <double>st.x0
-                        bb[i, 1] = <double>st.y0
-                        bb[i, 2] = <double>(st.x1 - st.x0 + 1)
-                        bb[i, 3] = <double>(st.y1 - st.y0 + 1)
+                        boxes[i, 0] = <double>st.x0
+                        boxes[i, 1] = <double>st.y0
+                        boxes[i, 2] = <double>(st.x1 - st.x0 + 1)
+                        boxes[i, 3] = <double>(st.y1 - st.y0 + 1)
         if failed >= 0:
             _raise_parse_error(&srcs[failed], -r, hs[failed], ws[failed],
-                               failed if batch else -1)
-        return areas, boxes
+                               index_base + failed if index_base >= 0 else -1)
     finally:
         free(srcs)
 
@@ -900,7 +896,7 @@ cdef int decode_c(Src *src, int64_t h, int64_t w, uint8_t *out, bint zeroed) noe
 
 
 def decode_into(list counts, int64_t h, int64_t w, uint8_t[::1] out,
-                bint c_order, bint zeroed, bint batch):
+                bint c_order, bint zeroed, Py_ssize_t index_base):
     """Decode masks of one size into consecutive ``h * w`` blocks of ``out``.
 
     Parameters
@@ -912,8 +908,8 @@ def decode_into(list counts, int64_t h, int64_t w, uint8_t[::1] out,
         Row-major blocks if true, column-major if false.
     zeroed : bool
         ``out`` is known to be all zero (only foreground is written).
-    batch : bool
-        Name the mask index in error messages.
+    index_base : int
+        Error messages name mask ``index_base + i``; -1: a single mask, no index.
     """
     cdef Py_ssize_t n = len(counts), i, failed = -1
     cdef int64_t total = h * w
@@ -941,7 +937,8 @@ def decode_into(list counts, int64_t h, int64_t w, uint8_t[::1] out,
                     failed = i
                     break
         if failed >= 0:
-            _raise_parse_error(&srcs[failed], -r, h, w, failed if batch else -1)
+            _raise_parse_error(&srcs[failed], -r, h, w,
+                               index_base + failed if index_base >= 0 else -1)
     finally:
         free(srcs)
 
@@ -1185,7 +1182,7 @@ cdef int merge_fold(I64Buf *cur, Py_ssize_t *off, Py_ssize_t n, bint intersect,
     return 0
 
 
-def merge_counts(list counts, int64_t h, int64_t w, bint intersect, bint batch):
+def merge_counts(list counts, int64_t h, int64_t w, bint intersect, Py_ssize_t index_base):
     """Union (or intersection) of masks of one size, as a canonical string.
 
     Parameters
@@ -1193,8 +1190,8 @@ def merge_counts(list counts, int64_t h, int64_t w, bint intersect, bint batch):
     counts : list of str, bytes or int64 ndarray (at least one)
     h, w : int
     intersect : bool
-    batch : bool
-        Name the mask index in error messages.
+    index_base : int
+        Error messages name mask ``index_base + i``; -1: a single mask, no index.
     """
     cdef Py_ssize_t n = len(counts), i, failed = -1
     cdef int r = 0
@@ -1222,7 +1219,8 @@ def merge_counts(list counts, int64_t h, int64_t w, bint intersect, bint batch):
                 off[n] = cur.size
                 r = merge_fold(&cur, off, n, intersect, &spare)
         if failed >= 0:
-            _raise_parse_error(&srcs[failed], -r, h, w, failed if batch else -1)
+            _raise_parse_error(&srcs[failed], -r, h, w,
+                               index_base + failed if index_base >= 0 else -1)
         if r < 0:
             raise MemoryError()
         return string_from_buffer(cur.data, cur.size, h * w)
@@ -1338,10 +1336,11 @@ cdef void interval_stats(const int64_t *b, Py_ssize_t nb, int64_t h,
     area[0] = a
 
 
-def iou_matrix(const int64_t[::1] dt, const int64_t[::1] dt_off,
-               const int64_t[::1] gt, const int64_t[::1] gt_off,
-               int64_t h, const uint8_t[::1] crowd):
-    """IoU of every dt mask with every gt mask (pycocotools semantics).
+def iou_rows_into(const int64_t[::1] dt, const int64_t[::1] dt_off,
+                  const int64_t[::1] gt, const int64_t[::1] gt_off,
+                  int64_t h, const uint8_t[::1] crowd, double[:, ::1] out,
+                  Py_ssize_t row_start, Py_ssize_t row_stop):
+    """IoU of dt masks ``row_start:row_stop`` with every gt mask (pycocotools semantics).
 
     Parameters
     ----------
@@ -1351,19 +1350,21 @@ def iou_matrix(const int64_t[::1] dt, const int64_t[::1] dt_off,
         Mask height (all masks share one size).
     crowd : uint8 array, one per gt mask
         Crowd gt: intersection over the dt area instead of the union.
-
-    Returns
-    -------
-    ndarray of float64, shape (len(dt_off) - 1, len(gt_off) - 1)
+    out : float64 array, shape (len(dt_off) - 1, len(gt_off) - 1), zeroed
+        Receives rows ``row_start:row_stop``. Pairs whose boxes do not
+        overlap are skipped and keep their 0.
     """
     cdef Py_ssize_t m = dt_off.shape[0] - 1, n = gt_off.shape[0] - 1, i, j
-    out = np.zeros((m, n), dtype=np.float64)
-    cdef double[:, ::1] o = out
-    cdef int64_t *da = <int64_t *>malloc((m + n + 1) * 5 * sizeof(int64_t))
+    cdef int64_t *da
     cdef int64_t *ga
     cdef int64_t inter, lo, union_
     cdef const int64_t *dp
     cdef const int64_t *gp
+    if not (0 <= row_start <= row_stop <= m) or out.shape[0] != m or out.shape[1] != n \
+            or crowd.shape[0] != n:
+        raise ValueError("iou_rows_into: rows, output or crowd flags do not match the masks")
+    # Per mask: area, then the inclusive extent x0, y0, x1, y1 (x1 < 0: empty).
+    da = <int64_t *>malloc((m + n + 1) * 5 * sizeof(int64_t))
     if da == NULL:
         raise MemoryError()
     ga = da + 5 * m
@@ -1371,13 +1372,13 @@ def iou_matrix(const int64_t[::1] dt, const int64_t[::1] dt_off,
         with nogil:
             dp = &dt[0] if dt.shape[0] else <const int64_t *>NULL
             gp = &gt[0] if gt.shape[0] else <const int64_t *>NULL
-            for i in range(m):
+            for i in range(row_start, row_stop):
                 interval_stats(dp + dt_off[i], dt_off[i + 1] - dt_off[i], h,
                                &da[5 * i], &da[5 * i + 1])
             for j in range(n):
                 interval_stats(gp + gt_off[j], gt_off[j + 1] - gt_off[j], h,
                                &ga[5 * j], &ga[5 * j + 1])
-            for i in range(m):
+            for i in range(row_start, row_stop):
                 for j in range(n):
                     # Boxes that do not overlap (or an empty mask) give 0.
                     if (da[5 * i + 3] < 0 or ga[5 * j + 3] < 0
@@ -1396,8 +1397,7 @@ def iou_matrix(const int64_t[::1] dt, const int64_t[::1] dt_off,
                         union_ = da[5 * i]
                     else:
                         union_ = da[5 * i] + ga[5 * j] - inter
-                    o[i, j] = <double>inter / <double>union_
-        return out
+                    out[i, j] = <double>inter / <double>union_
     finally:
         free(da)
 

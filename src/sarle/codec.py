@@ -20,6 +20,7 @@ import numpy as np
 
 from . import _inputs
 from . import _rle
+from ._threads import resolve_threads, run_slices
 
 RLE = Dict[str, Any]
 
@@ -68,7 +69,21 @@ def _check_out(out: Any, shape: tuple) -> bool:
     )
 
 
-def decode(rle: Any, *, order: str = "C", out: Optional[np.ndarray] = None) -> np.ndarray:
+#: Pixels a thread should get at least before a batch is split (about 20 µs of work).
+_PIXELS_PER_SLICE = 1 << 20
+
+
+def _min_slice(pixels_per_item: int) -> int:
+    return max(1, -(-_PIXELS_PER_SLICE // max(1, pixels_per_item)))
+
+
+def decode(
+    rle: Any,
+    *,
+    order: str = "C",
+    out: Optional[np.ndarray] = None,
+    threads: Optional[int] = None,
+) -> np.ndarray:
     """Decode one RLE to an ``(h, w)`` bool mask, or many to ``(n, h, w)``.
 
     Parameters
@@ -86,6 +101,9 @@ def decode(rle: Any, *, order: str = "C", out: Optional[np.ndarray] = None) -> n
         Array to write into: bool or uint8, the result's shape, C-contiguous
         or F-contiguous per mask (its layout wins over ``order``). It is
         overwritten entirely; on error its contents are unspecified.
+    threads : int, optional
+        Threads for a batch (default: every available core). The kernels
+        release the GIL; the result does not depend on the thread count.
 
     Returns
     -------
@@ -113,6 +131,7 @@ def decode(rle: Any, *, order: str = "C", out: Optional[np.ndarray] = None) -> n
     """
     if order not in ("C", "F"):
         raise ValueError(f"order must be 'C' or 'F', got {order!r}")
+    threads = resolve_threads(threads)
     if _inputs.is_batch(rle):
         parsed = _inputs.parse_batch(rle)
         if not parsed:
@@ -140,19 +159,27 @@ def decode(rle: Any, *, order: str = "C", out: Optional[np.ndarray] = None) -> n
         c_order = _check_out(out, shape)
         result = out
         zeroed = False
-    _rle.decode_into(
-        [p[0] for p in parsed], h, w, _flat_bytes(result, c_order), c_order, zeroed, batch
-    )
+    counts = [p[0] for p in parsed]
+    flat = _flat_bytes(result, c_order)
+    pixels = h * w
+
+    def work(start: int, stop: int) -> None:
+        _rle.decode_into(counts[start:stop], h, w, flat[start * pixels:stop * pixels],
+                         c_order, zeroed, start if batch else -1)
+
+    run_slices(len(counts), threads, work, min_slice=_min_slice(pixels))
     return result
 
 
-def encode(mask: Any) -> Union[RLE, List[RLE]]:
+def encode(mask: Any, *, threads: Optional[int] = None) -> Union[RLE, List[RLE]]:
     """Encode an ``(h, w)`` mask, or each of ``(n, h, w)``, as compressed RLE.
 
     Parameters
     ----------
     mask : array_like of bool or integers
         Non-zero is foreground. Any memory layout (C, F, strided views).
+    threads : int, optional
+        Threads for an ``(n, h, w)`` stack (default: every available core).
 
     Returns
     -------
@@ -168,10 +195,19 @@ def encode(mask: Any) -> Union[RLE, List[RLE]]:
     >>> sarle.encode(mask)
     {'size': [3, 4], 'counts': '42102'}
     """
+    threads = resolve_threads(threads)
     array = _inputs.as_mask_array(mask)
-    if array.ndim == 3:
-        return [_encode_2d(array[i]) for i in range(array.shape[0])]
-    return _encode_2d(array)
+    if array.ndim == 2:
+        return _encode_2d(array)
+    results: List[RLE] = [None] * array.shape[0]  # type: ignore[list-item]
+
+    def work(start: int, stop: int) -> None:
+        for i in range(start, stop):
+            results[i] = _encode_2d(array[i])
+
+    run_slices(array.shape[0], threads, work,
+               min_slice=_min_slice(array.shape[1] * array.shape[2]))
+    return results
 
 
 def _encode_2d(array: np.ndarray) -> RLE:
@@ -192,19 +228,37 @@ def _parse_one_or_many(rle: Any):
     return [_inputs.parse_rle(rle)], False
 
 
-def _area_bbox(rle: Any, want_bbox: bool):
+#: Masks a thread should get at least before area/bbox/boundaries split a batch.
+_MASKS_PER_SLICE = 64
+
+
+def _area_bbox(rle: Any, want_bbox: bool, threads: Optional[int]):
+    threads = resolve_threads(threads)
     parsed, batch = _parse_one_or_many(rle)
+    n = len(parsed)
+    counts = [p[0] for p in parsed]
     hs = np.array([p[1] for p in parsed], dtype=np.int64)
     ws = np.array([p[2] for p in parsed], dtype=np.int64)
-    return _rle.area_bbox([p[0] for p in parsed], hs, ws, want_bbox, batch)
+    areas = np.empty(n, dtype=np.uint64)
+    boxes = np.empty((n, 4), dtype=np.float64) if want_bbox else None
+
+    def work(start: int, stop: int) -> None:
+        _rle.area_bbox_into(counts[start:stop], hs[start:stop], ws[start:stop],
+                            areas[start:stop], None if boxes is None else boxes[start:stop],
+                            start if batch else -1)
+
+    run_slices(n, threads, work, min_slice=_MASKS_PER_SLICE)
+    return areas, boxes
 
 
-def area(rle: Any) -> Union[int, np.ndarray]:
+def area(rle: Any, *, threads: Optional[int] = None) -> Union[int, np.ndarray]:
     """Foreground pixel count, computed from the counts (no decoding).
 
     Parameters
     ----------
     rle : dict, list of dicts or TFDS batch dict
+    threads : int, optional
+        Threads for a long list (default: every available core).
 
     Returns
     -------
@@ -219,10 +273,10 @@ def area(rle: Any) -> Union[int, np.ndarray]:
     if type(rle) is dict and not _inputs.is_batch(rle):
         counts, h, w = _inputs.parse_rle(rle)
         return _rle.stats_one(counts, h, w, False)[0]
-    return _area_bbox(rle, False)[0]
+    return _area_bbox(rle, False, threads)[0]
 
 
-def bbox(rle: Any) -> np.ndarray:
+def bbox(rle: Any, *, threads: Optional[int] = None) -> np.ndarray:
     """Bounding box ``[x, y, w, h]`` (COCO XYWH, as pycocotools' toBbox).
 
     ``w`` and ``h`` count pixels (``x_max - x_min + 1``); an empty mask gives
@@ -231,6 +285,8 @@ def bbox(rle: Any) -> np.ndarray:
     Parameters
     ----------
     rle : dict, list of dicts or TFDS batch dict
+    threads : int, optional
+        Threads for a long list (default: every available core).
 
     Returns
     -------
@@ -248,17 +304,30 @@ def bbox(rle: Any) -> np.ndarray:
         if x1 < 0:
             return np.zeros(4)
         return np.array([x0, y0, x1 - x0 + 1, y1 - y0 + 1], dtype=np.float64)
-    return _area_bbox(rle, True)[1]
+    return _area_bbox(rle, True, threads)[1]
 
 
-def _boundaries(parsed: List[_inputs.Parsed], batch: bool) -> List[np.ndarray]:
-    return [
-        _rle.boundaries(counts, h, w, i if batch else -1)
-        for i, (counts, h, w) in enumerate(parsed)
-    ]
+def _boundaries(
+    parsed: List[_inputs.Parsed], batch: bool, threads: int = 1
+) -> List[np.ndarray]:
+    result: List[np.ndarray] = [None] * len(parsed)  # type: ignore[list-item]
+
+    def work(start: int, stop: int) -> None:
+        for i in range(start, stop):
+            counts, h, w = parsed[i]
+            result[i] = _rle.boundaries(counts, h, w, i if batch else -1)
+
+    run_slices(len(parsed), threads, work, min_slice=_MASKS_PER_SLICE)
+    return result
 
 
-def iou(dt: Any, gt: Any, iscrowd: Optional[Sequence[Any]] = None) -> np.ndarray:
+def iou(
+    dt: Any,
+    gt: Any,
+    iscrowd: Optional[Sequence[Any]] = None,
+    *,
+    threads: Optional[int] = None,
+) -> np.ndarray:
     """Intersection over union of every ``dt`` mask with every ``gt`` mask.
 
     Same semantics as ``pycocotools.mask.iou``: for a crowd ground truth
@@ -273,6 +342,9 @@ def iou(dt: Any, gt: Any, iscrowd: Optional[Sequence[Any]] = None) -> np.ndarray
         only when the boxes happen to overlap; sarle raises ValueError).
     iscrowd : sequence of bool, optional
         One flag per ``gt`` mask.
+    threads : int, optional
+        Threads (default: every available core); rows of the matrix are
+        split between them.
 
     Returns
     -------
@@ -286,6 +358,7 @@ def iou(dt: Any, gt: Any, iscrowd: Optional[Sequence[Any]] = None) -> np.ndarray
     >>> sarle.iou(sarle.encode(a), [sarle.encode(a), sarle.encode(b)])
     array([[1.        , 0.33333333]])
     """
+    threads = resolve_threads(threads)
     dt_parsed, dt_batch = _parse_one_or_many(dt)
     gt_parsed, gt_batch = _parse_one_or_many(gt)
     m, n = len(dt_parsed), len(gt_parsed)
@@ -308,11 +381,17 @@ def iou(dt: Any, gt: Any, iscrowd: Optional[Sequence[Any]] = None) -> np.ndarray
     gh, gw = _inputs.common_size(gt_parsed, "gt mask")
     if (gh, gw) != (h, w):
         raise ValueError(f"gt masks have size [{gh}, {gw}] but dt masks have size [{h}, {w}]")
-    dt_b = _boundaries(dt_parsed, dt_batch)
-    gt_b = _boundaries(gt_parsed, gt_batch)
-    return _rle.iou_matrix(
-        _concat(dt_b), _offsets(dt_b), _concat(gt_b), _offsets(gt_b), h, crowd
-    )
+    dt_b = _boundaries(dt_parsed, dt_batch, threads)
+    gt_b = _boundaries(gt_parsed, gt_batch, threads)
+    dt_all, dt_off = _concat(dt_b), _offsets(dt_b)
+    gt_all, gt_off = _concat(gt_b), _offsets(gt_b)
+    out = np.zeros((m, n), dtype=np.float64)
+
+    def work(start: int, stop: int) -> None:
+        _rle.iou_rows_into(dt_all, dt_off, gt_all, gt_off, h, crowd, out, start, stop)
+
+    run_slices(m, threads, work, min_slice=max(1, 4096 // n))
+    return out
 
 
 def _concat(parts: List[np.ndarray]) -> np.ndarray:
@@ -354,7 +433,8 @@ def merge(rles: Any, intersect: bool = False) -> RLE:
     if not parsed:
         raise ValueError("merge needs at least one RLE")
     h, w = _inputs.common_size(parsed)
-    return _rle_dict(h, w, _rle.merge_counts([p[0] for p in parsed], h, w, bool(intersect), batch))
+    counts = [p[0] for p in parsed]
+    return _rle_dict(h, w, _rle.merge_counts(counts, h, w, bool(intersect), 0 if batch else -1))
 
 
 def compress(rle: Any) -> RLE:

@@ -1,0 +1,80 @@
+"""Running a batch kernel over slices of the batch on several threads.
+
+Every kernel in ``_rle.pyx`` releases the GIL for its work, so plain Python
+threads run them in parallel. A batch is cut into contiguous slices, one per
+thread; the calling thread does the first slice itself. Results are written
+into disjoint parts of one output, so they are identical to a serial run; if
+slices fail, the error of the lowest slice (the first bad mask in index order)
+is raised, as a serial run would.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Optional
+
+_lock = threading.Lock()
+_pool: Optional[ThreadPoolExecutor] = None
+_pool_workers = 0
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_threads(threads: Optional[int]) -> int:
+    """``None`` -> all available cores; otherwise a positive int, checked."""
+    if threads is None:
+        return available_cores()
+    if isinstance(threads, bool) or not isinstance(threads, int):
+        raise TypeError(f"threads must be a positive int or None, got {threads!r}")
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    return threads
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    global _pool, _pool_workers
+    with _lock:
+        if _pool is None or _pool_workers < workers:
+            old = _pool
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sarle")
+            _pool_workers = workers
+            if old is not None:
+                old.shutdown(wait=False)
+        return _pool
+
+
+def run_slices(
+    n: int, threads: int, work: Callable[[int, int], None], *, min_slice: int = 1
+) -> None:
+    """Call ``work(start, stop)`` over contiguous slices covering ``range(n)``.
+
+    At most ``threads`` slices, each of at least ``min_slice`` items (small
+    batches run on the calling thread alone: starting a thread costs more
+    than a few small masks).
+    """
+    slices = max(1, min(threads, n // max(1, min_slice)))
+    if slices == 1:
+        work(0, n)
+        return
+    bounds = [n * i // slices for i in range(slices + 1)]
+    pool = _executor(slices - 1)
+    futures = [pool.submit(work, bounds[i], bounds[i + 1]) for i in range(1, slices)]
+    errors = []
+    try:
+        work(bounds[0], bounds[1])
+    except BaseException as error:  # re-raised below, in index order
+        errors.append(error)
+    for future in futures:
+        error = future.exception()
+        if error is not None:
+            errors.append(error)
+    if errors:
+        raise errors[0]
