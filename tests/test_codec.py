@@ -211,6 +211,25 @@ def test_encode_non_binary_example():
     assert sarle.encode(a) == sarle.encode(a != 0) == {"size": [3, 3], "counts": "111012"}
 
 
+def test_numpy_string_counts():
+    # Counts taken out of numpy string arrays are np.str_ / np.bytes_
+    # (subclasses of str / bytes); a batch's counts may be a "U" or "S" array.
+    m = S.structured_mask("holes", 21, 17, seed=3)
+    r = sarle.encode(m)
+    h, w = m.shape
+    for counts in (np.str_(r["counts"]), np.bytes_(r["counts"].encode()),
+                   np.array([r["counts"]])[0], np.array([r["counts"].encode()])[0]):
+        one = {"size": [h, w], "counts": counts}
+        np.testing.assert_array_equal(sarle.decode(one), m, err_msg=type(counts).__name__)
+        assert sarle.area(one) == int(m.sum())
+        assert sarle.compress(one) == r
+    strings = [r["counts"], sarle.encode(~m)["counts"]]
+    for counts in (np.array(strings), np.array([s.encode() for s in strings])):
+        batch = {"counts": counts, "size": np.array([[h, w]] * 2, dtype=np.uint64)}
+        np.testing.assert_array_equal(sarle.decode(batch), np.stack([m, ~m]), err_msg=str(counts.dtype))
+        np.testing.assert_array_equal(sarle.area(batch), [m.sum(), (~m).sum()])
+
+
 def test_encode_empty_batch_and_decode_empty_list():
     assert sarle.encode(np.zeros((0, 4, 5), bool)) == []
     got = sarle.decode([])

@@ -19,7 +19,9 @@ from .codec import (
     from_bbox,
     from_polygon,
     iou,
+    label_map,
     merge,
+    nearest_indices,
 )
 
 __version__ = "0.1.0"
@@ -34,5 +36,7 @@ __all__ = [
     "from_bbox",
     "from_polygon",
     "iou",
+    "label_map",
     "merge",
+    "nearest_indices",
 ]

@@ -156,6 +156,8 @@ def parse_counts(counts: Any, index: int | None = None) -> Counts:
             return counts
     where = _prefix(index)
     if isinstance(counts, str):
+        if counts.isascii():
+            return str(counts)   # e.g. numpy.str_ from a "U" array: the kernel takes exact str
         # Not ASCII: report the first character outside the alphabet, as the
         # kernel would for bytes.
         for i, char in enumerate(counts):

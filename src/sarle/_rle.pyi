@@ -28,6 +28,19 @@ def decode_into(
     zeroed: bool,
     index_base: int,
 ) -> None: ...
+def sample_into(
+    counts: List[Counts],
+    h: int,
+    w: int,
+    src_col: npt.NDArray[np.int64],
+    row_first: npt.NDArray[np.int64],
+    h2: int,
+    c_order: bool,
+    out8: Optional[npt.NDArray[np.uint8]],
+    out32: Optional[npt.NDArray[np.int32]],
+    labels: Optional[npt.NDArray[np.int32]],
+    index_base: int,
+) -> None: ...
 def encode_flat(data: npt.NDArray[np.uint8], h: int, w: int, c_order: bool) -> str: ...
 def string_from_boundaries(b: npt.NDArray[np.int64], total: int) -> str: ...
 def runs_from_boundaries(b: npt.NDArray[np.int64], total: int) -> npt.NDArray[np.int64]: ...

@@ -24,7 +24,7 @@ Python layer to ``h * w <= 2**62`` so no sum below can overflow.
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeLatin1
-from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memset
 
@@ -941,6 +941,206 @@ def decode_into(list counts, int64_t h, int64_t w, uint8_t[::1] out,
                                index_base + failed if index_base >= 0 else -1)
     finally:
         free(srcs)
+
+
+# ---------------------------------------------------------------------------
+# Sampled decoding: crops, nearest-neighbour resampling and label maps.
+
+cdef inline void paint(uint8_t *out8, int32_t *out32, int64_t start, int64_t count,
+                       int32_t label) noexcept nogil:
+    cdef int64_t i
+    if out32 != NULL:
+        for i in range(start, start + count):
+            out32[i] = label
+    else:
+        memset(out8 + start, 1, <size_t>count)
+
+
+cdef int sample_mask(Src *src, int64_t h, const int64_t *src_col, int64_t w2,
+                     const int64_t *row_first, int64_t h2, bint c_order,
+                     uint8_t *out8, int32_t *out32, int32_t label) noexcept nogil:
+    """Paint the foreground of a sampled view of one h-row mask.
+
+    Output pixel (i, j) is source pixel (rows[i], src_col[j]), where
+    ``src_col`` is non-decreasing and ``row_first[r]`` (r in [0, h]) is the
+    first output row i with rows[i] >= r (rows non-decreasing). A crop, a
+    nearest-neighbour resample and both at once are such views. Each source
+    column's toggle rows map through ``row_first`` (toggles that land on
+    the same output row cancel: no sampled row lies between them), so the
+    cost is O(runs + w + output edges), never O(h * w). Foreground is written
+    as 1 (``out8``) or ``label`` (``out32``); background is left untouched.
+    """
+    cdef Reader rd
+    cdef Walker k
+    cdef int64_t *tmp = <int64_t *>malloc((h + 1) * sizeof(int64_t))
+    cdef int64_t *prev = <int64_t *>malloc((h2 + 1) * sizeof(int64_t))
+    cdef int64_t *cur = <int64_t *>malloc((h2 + 1) * sizeof(int64_t))
+    cdef int64_t *flips = <int64_t *>malloc((2 * h2 + 2) * sizeof(int64_t))
+    cdef int64_t *state = <int64_t *>malloc((h2 + 1) * sizeof(int64_t))
+    cdef int64_t *swap
+    cdef Py_ssize_t nt = 0, nprev = 0, ncur = 0, nf, q
+    cdef int64_t j, sc, last_sc = -1, row, start, a, b, i, end_col
+    cdef int r = 0
+    if tmp == NULL or prev == NULL or cur == NULL or flips == NULL or state == NULL:
+        r = -E_MEMORY
+    else:
+        for i in range(h2):
+            state[i] = -1
+        reader_init(&rd, src)
+        k.rd = &rd
+        k.h = h
+        k.run_end = 0
+        k.v = 1
+        end_col = w2 + 1 if c_order else w2
+        j = 0
+        while j < end_col:
+            if j < w2:
+                sc = src_col[j]
+                if sc == last_sc:
+                    # Same source column as the previous output column.
+                    if not c_order:
+                        q = 0
+                        while q < nprev:
+                            a = prev[q]
+                            b = prev[q + 1] if q + 1 < nprev else h2
+                            paint(out8, out32, j * h2 + a, b - a, label)
+                            q += 2
+                    j += 1
+                    continue
+                r = walk_column(&k, sc * h, tmp, &nt)
+                if r < 0:
+                    break
+                ncur = 0
+                for q in range(nt):
+                    i = row_first[tmp[q]]
+                    if i >= h2:
+                        break
+                    if ncur and cur[ncur - 1] == i:
+                        ncur -= 1
+                    else:
+                        cur[ncur] = i
+                        ncur += 1
+                last_sc = sc
+            else:
+                ncur = 0
+            if not c_order:
+                q = 0
+                while q < ncur:
+                    a = cur[q]
+                    b = cur[q + 1] if q + 1 < ncur else h2
+                    paint(out8, out32, j * h2 + a, b - a, label)
+                    q += 2
+            else:
+                nf = xor_sorted(prev, nprev, cur, ncur, flips)
+                q = 0
+                while q < nf:
+                    a = flips[q]
+                    b = flips[q + 1] if q + 1 < nf else h2
+                    q += 2
+                    for row in range(a, b):
+                        start = state[row]
+                        if start < 0:
+                            state[row] = j
+                        else:
+                            paint(out8, out32, row * w2 + start, j - start, label)
+                            state[row] = -1
+            swap = prev
+            prev = cur
+            cur = swap
+            nprev = ncur
+            j += 1
+        if r >= 0:
+            r = drain(&rd)
+    free(tmp)
+    free(prev)
+    free(cur)
+    free(flips)
+    free(state)
+    return r
+
+
+def sample_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
+                const int64_t[::1] row_first, int64_t h2, bint c_order,
+                uint8_t[::1] out8, int32_t[::1] out32, const int32_t[::1] labels,
+                Py_ssize_t index_base):
+    """Paint sampled views (crop and/or resample) of masks into one output.
+
+    Parameters
+    ----------
+    counts : list of str, bytes or int64 ndarray
+        Masks of size ``h x w``, painted in list order (later ones on top).
+    src_col : int64 array, length w2, non-decreasing, values in [0, w)
+        Source column of each output column.
+    row_first : int64 array, length h + 1, non-decreasing, values in [0, h2]
+        First output row sampling a source row >= r.
+    h2 : int
+        Output rows.
+    c_order : bool
+        Output layout of each block.
+    out8 : uint8 array of ``len(counts) * h2 * w2`` bytes, or None
+        One block per mask, foreground written as 1 (starts zeroed).
+    out32 : int32 array of ``h2 * w2``, or None
+        One shared block; mask i's foreground is written as ``labels[i]``.
+    labels : int32 array, or None
+    index_base : int
+        Error messages name mask ``index_base + i``; -1: a single mask.
+    """
+    cdef Py_ssize_t n = len(counts), i, failed = -1
+    cdef int64_t w2 = src_col.shape[0], block = h2 * src_col.shape[0]
+    cdef int r = 0
+    cdef list keep = []
+    cdef uint8_t *base8 = NULL
+    cdef int32_t *base32 = NULL
+    cdef Src *srcs
+    if row_first.shape[0] != h + 1:
+        raise ValueError("sample_into: row_first must have h + 1 entries")
+    for i in range(w2):
+        if src_col[i] < 0 or src_col[i] >= w or (i and src_col[i] < src_col[i - 1]):
+            raise ValueError("sample_into: src_col must be non-decreasing within [0, w)")
+    for i in range(h + 1):
+        if row_first[i] < 0 or row_first[i] > h2 or (i and row_first[i] < row_first[i - 1]):
+            raise ValueError("sample_into: row_first must be non-decreasing within [0, h2]")
+    if out32 is not None:
+        if out32.shape[0] != block or labels is None or labels.shape[0] != n:
+            raise ValueError("sample_into: label output or labels do not match")
+        base32 = &out32[0] if block else NULL
+    elif out8 is None or out8.shape[0] != n * block:
+        raise ValueError("sample_into: output does not match")
+    elif block:
+        base8 = &out8[0]
+    if n == 0:
+        return
+    srcs = <Src *>malloc(n * sizeof(Src))
+    if srcs == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            fill_src(&srcs[i], counts[i], h * w, keep)
+        with nogil:
+            for i in range(n):
+                if h * w == 0 or block == 0:
+                    reader_init_drain(&srcs[i], &r)
+                elif base32 != NULL:
+                    r = sample_mask(&srcs[i], h, &src_col[0], w2, &row_first[0], h2, c_order,
+                                    NULL, base32, labels[i])
+                else:
+                    r = sample_mask(&srcs[i], h, &src_col[0], w2, &row_first[0], h2, c_order,
+                                    base8 + i * block, NULL, 1)
+                if r < 0:
+                    failed = i
+                    break
+        if failed >= 0:
+            _raise_parse_error(&srcs[failed], -r, h, w,
+                               index_base + failed if index_base >= 0 else -1)
+    finally:
+        free(srcs)
+
+
+cdef inline void reader_init_drain(Src *src, int *r) noexcept nogil:
+    """Only validate a mask (nothing to paint)."""
+    cdef Reader rd
+    reader_init(&rd, src)
+    r[0] = drain(&rd)
 
 
 # ---------------------------------------------------------------------------

@@ -34,7 +34,9 @@ __all__ = [
     "from_bbox",
     "from_polygon",
     "iou",
+    "label_map",
     "merge",
+    "nearest_indices",
 ]
 
 
@@ -69,6 +71,83 @@ def _check_out(out: Any, shape: tuple) -> bool:
     )
 
 
+def nearest_indices(n_in: int, n_out: int) -> np.ndarray:
+    """Source index of each output index of a nearest-neighbour resample.
+
+    Exactly PyTorch's ``interpolate(mode="nearest")`` for an output size:
+    ``min(floor(i * s), n_in - 1)`` with ``s = float32(n_in) / n_out`` and the
+    product taken in float32 (identity when ``n_out == n_in``, ``i // 2``
+    when ``n_out == 2 * n_in``). This is also what ``cv2.resize`` with
+    ``INTER_NEAREST`` computes, up to its own float rounding.
+
+    Examples
+    --------
+    >>> import sarle
+    >>> sarle.nearest_indices(10, 4).tolist()
+    [0, 2, 5, 7]
+    """
+    if n_out < 0 or n_in < 0:
+        raise ValueError(f"sizes must not be negative, got {n_in} -> {n_out}")
+    if n_out == n_in or n_out == 0:
+        return np.arange(n_out, dtype=np.int64)
+    if n_in == 0:
+        raise ValueError(f"cannot resample 0 pixels to {n_out}")
+    if n_out == 2 * n_in:
+        return np.arange(n_out, dtype=np.int64) >> 1
+    scale = np.float32(n_in) / np.float32(n_out)
+    index = np.floor(np.arange(n_out, dtype=np.float32) * scale).astype(np.int64)
+    return np.minimum(index, n_in - 1)
+
+
+def _whole(value: Any, what: str) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what} must be an integer, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        return int(value)
+    raise (ValueError if isinstance(value, (float, np.floating)) else TypeError)(
+        f"{what} must be a whole number, got {value!r}"
+    )
+
+
+def _sampling(h: int, w: int, size: Any, scale: Any, crop: Any):
+    """``(src_col, row_first, h2, w2)`` of a crop and/or resample, or None."""
+    if size is None and scale is None and crop is None:
+        return None
+    x, y, cw, ch = 0, 0, w, h
+    if crop is not None:
+        if np.ndim(crop) != 1 or len(crop) != 4:
+            raise ValueError(f"crop must be (x, y, w, h), got {crop!r}")
+        x, y, cw, ch = (_whole(v, "crop " + name) for v, name in zip(crop, "xywh"))
+        if min(x, y, cw, ch) < 0 or x + cw > w or y + ch > h:
+            raise ValueError(f"crop {[x, y, cw, ch]} is not inside the {h}x{w} mask")
+    if size is not None and scale is not None:
+        raise ValueError("give size or scale, not both")
+    if scale is not None:
+        if isinstance(scale, (bool, np.bool_)) or not isinstance(scale, (int, float, np.number)):
+            raise TypeError(f"scale must be a number, got {scale!r}")
+        if not np.isfinite(scale) or scale <= 0:
+            raise ValueError(f"scale must be positive and finite, got {scale!r}")
+        h2, w2 = int(np.floor(ch * float(scale))), int(np.floor(cw * float(scale)))
+    elif size is not None:
+        if np.ndim(size) != 1 or len(size) != 2:
+            raise ValueError(f"size must be (h, w), got {size!r}")
+        h2, w2 = _whole(size[0], "size h"), _whole(size[1], "size w")
+        if h2 < 0 or w2 < 0:
+            raise ValueError(f"size must not be negative, got {[h2, w2]}")
+    else:
+        h2, w2 = ch, cw
+    if (h2 and not ch) or (w2 and not cw):
+        raise ValueError(f"cannot resample an empty {ch}x{cw} window to {h2}x{w2}")
+    if h2 * w2 > _inputs.MAX_PIXELS:
+        raise ValueError(f"output size {h2}x{w2} is larger than sarle's limit of 2**62 pixels")
+    rows = y + nearest_indices(ch, h2)
+    cols = np.ascontiguousarray(x + nearest_indices(cw, w2), dtype=np.int64)
+    row_first = np.searchsorted(rows, np.arange(h + 1), side="left").astype(np.int64)
+    return cols, row_first, h2, w2
+
+
 #: Pixels a thread should get at least before a batch is split (about 20 µs of work).
 _PIXELS_PER_SLICE = 1 << 20
 
@@ -83,6 +162,9 @@ def decode(
     order: str = "C",
     out: Optional[np.ndarray] = None,
     threads: Optional[int] = None,
+    size: Optional[Sequence[int]] = None,
+    scale: Optional[float] = None,
+    crop: Optional[Sequence[int]] = None,
 ) -> np.ndarray:
     """Decode one RLE to an ``(h, w)`` bool mask, or many to ``(n, h, w)``.
 
@@ -104,6 +186,18 @@ def decode(
     threads : int, optional
         Threads for a batch (default: every available core). The kernels
         release the GIL; the result does not depend on the thread count.
+    crop : (x, y, w, h), optional
+        Decode only this window (e.g. SA-1B's ``crop_box``), straight from
+        the runs; it must lie inside the mask.
+    size : (h2, w2), optional
+        Nearest-neighbour resample of the mask (or of the crop) to this size,
+        computed from the runs without the full mask: exactly
+        ``mask[rows][:, cols]`` with ``rows = nearest_indices(h, h2)`` and
+        ``cols = nearest_indices(w, w2)``, which is what
+        ``torch.nn.functional.interpolate(mode="nearest", size=(h2, w2))``
+        gives.
+    scale : float, optional
+        Shorthand for ``size = (floor(h * scale), floor(w * scale))``.
 
     Returns
     -------
@@ -128,6 +222,11 @@ def decode(
     (2, 3, 4)
     >>> sarle.decode(rle, order="F").flags.f_contiguous
     True
+    >>> sarle.decode(rle, crop=(1, 1, 2, 2)).astype(int)
+    array([[1, 1],
+           [1, 1]])
+    >>> int(sarle.decode(rle, size=(6, 8)).sum())
+    16
     """
     if order not in ("C", "F"):
         raise ValueError(f"order must be 'C' or 'F', got {order!r}")
@@ -136,24 +235,27 @@ def decode(
         parsed = _inputs.parse_batch(rle)
         if not parsed:
             shape = (0, 0, 0)
+            if size is not None and crop is None:
+                shape = (0, _whole(size[0], "size h"), _whole(size[1], "size w"))
             if out is not None:
                 _check_out(out, shape)
                 return out
             return np.zeros(shape, dtype=bool)
         h, w = _inputs.common_size(parsed)
-        shape = (len(parsed), h, w)
         batch = True
     else:
         parsed = [_inputs.parse_rle(rle)]
         h, w = parsed[0][1], parsed[0][2]
-        shape = (h, w)
         batch = False
+    view = _sampling(h, w, size, scale, crop)
+    out_h, out_w = (h, w) if view is None else (view[2], view[3])
+    shape = (len(parsed), out_h, out_w) if batch else (out_h, out_w)
     if out is None:
         c_order = order == "C"
         if c_order:
             result = np.zeros(shape, dtype=bool)
         else:
-            result = np.swapaxes(np.zeros(shape[:-2] + (w, h), dtype=bool), -1, -2)
+            result = np.swapaxes(np.zeros(shape[:-2] + (out_w, out_h), dtype=bool), -1, -2)
         zeroed = True
     else:
         c_order = _check_out(out, shape)
@@ -161,13 +263,116 @@ def decode(
         zeroed = False
     counts = [p[0] for p in parsed]
     flat = _flat_bytes(result, c_order)
-    pixels = h * w
+    pixels = out_h * out_w
 
-    def work(start: int, stop: int) -> None:
-        _rle.decode_into(counts[start:stop], h, w, flat[start * pixels:stop * pixels],
-                         c_order, zeroed, start if batch else -1)
+    if view is None:
+        def work(start: int, stop: int) -> None:
+            _rle.decode_into(counts[start:stop], h, w, flat[start * pixels:stop * pixels],
+                             c_order, zeroed, start if batch else -1)
+    else:
+        if not zeroed:
+            flat[:] = 0   # the sampler writes foreground only
+        cols, row_first = view[0], view[1]
 
-    run_slices(len(counts), threads, work, min_slice=_min_slice(pixels))
+        def work(start: int, stop: int) -> None:
+            _rle.sample_into(counts[start:stop], h, w, cols, row_first, out_h, c_order,
+                             flat[start * pixels:stop * pixels], None, None,
+                             start if batch else -1)
+
+    run_slices(len(counts), threads, work, min_slice=_min_slice(max(pixels, h * w // 8)))
+    return result
+
+
+def label_map(
+    rles: Any,
+    *,
+    order: str = "C",
+    paint: str = "index",
+    out: Optional[np.ndarray] = None,
+    size: Optional[Sequence[int]] = None,
+    scale: Optional[float] = None,
+    crop: Optional[Sequence[int]] = None,
+) -> np.ndarray:
+    """Instance label map: 0 for background, ``i + 1`` where mask ``i`` is.
+
+    Computed from the runs, one pass per mask, without decoding masks.
+
+    Parameters
+    ----------
+    rles : list of dicts or TFDS batch dict
+        Masks of one size (at least one).
+    order : {"C", "F"}
+        Memory layout of the result.
+    paint : {"index", "area"}
+        Where masks overlap, who wins. ``"index"``: masks are painted in
+        list order, so a later mask covers an earlier one. ``"area"``:
+        largest first (ties in list order), so small masks stay visible on
+        top of the large ones they lie in. Labels are ``i + 1`` either way.
+    out : int32 array, optional
+        ``(h, w)`` (or the ``size``/``crop`` shape), C- or F-contiguous;
+        overwritten.
+    size, scale, crop
+        As in :func:`decode`: the label map of a window and/or a
+        nearest-neighbour resample.
+
+    Returns
+    -------
+    ndarray of int32
+
+    Examples
+    --------
+    >>> import numpy as np, sarle
+    >>> a = np.zeros((3, 4), bool); a[:, :3] = True
+    >>> b = np.zeros((3, 4), bool); b[1, 1:] = True
+    >>> sarle.label_map(sarle.encode(np.array([a, b])))
+    array([[1, 1, 1, 0],
+           [1, 2, 2, 2],
+           [1, 1, 1, 0]], dtype=int32)
+    """
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be 'C' or 'F', got {order!r}")
+    if paint not in ("index", "area"):
+        raise ValueError(f"paint must be 'index' or 'area', got {paint!r}")
+    if not _inputs.is_batch(rles):
+        rles = [rles]
+    parsed = _inputs.parse_batch(rles)
+    if not parsed:
+        raise ValueError("label_map needs at least one mask (its size comes from the masks)")
+    if len(parsed) >= 2**31 - 1:
+        raise ValueError(f"label_map supports at most 2**31 - 2 masks, got {len(parsed)}")
+    h, w = _inputs.common_size(parsed)
+    view = _sampling(h, w, size, scale, crop)
+    if view is None:
+        view = (np.arange(w, dtype=np.int64), np.arange(h + 1, dtype=np.int64), h, w)
+    cols, row_first, out_h, out_w = view
+    counts = [p[0] for p in parsed]
+    labels = np.arange(1, len(parsed) + 1, dtype=np.int32)
+    if paint == "area":
+        # Computing the areas also checks every mask, naming its own index.
+        areas = _area_bbox(rles, False, 1)[0]
+        paint_order = np.argsort(-areas.astype(np.float64), kind="stable")
+        counts = [counts[i] for i in paint_order]
+        labels = np.ascontiguousarray(labels[paint_order])
+    if out is None:
+        c_order = order == "C"
+        result = np.zeros((out_h, out_w), dtype=np.int32, order=order)
+    else:
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
+        if out.dtype != np.int32:
+            raise TypeError(f"out must have dtype int32, got {out.dtype}")
+        if out.shape != (out_h, out_w):
+            raise ValueError(f"out has shape {out.shape}, expected {(out_h, out_w)}")
+        if not out.flags.writeable:
+            raise ValueError("out is read-only")
+        if not (out.flags.c_contiguous or out.flags.f_contiguous):
+            raise ValueError("out must be C- or F-contiguous")
+        c_order = out.flags.c_contiguous
+        result = out
+        result[...] = 0
+    flat = (result if c_order else result.T).reshape(-1)
+    _rle.sample_into(counts, h, w, cols, row_first, out_h, c_order, None, flat, labels,
+                     0 if paint == "index" else -1)
     return result
 
 
