@@ -41,6 +41,18 @@ def sample_into(
     labels: Optional[npt.NDArray[np.int32]],
     index_base: int,
 ) -> None: ...
+def label_into(
+    counts: List[Counts],
+    h: int,
+    w: int,
+    src_col: npt.NDArray[np.int64],
+    row_first: npt.NDArray[np.int64],
+    h2: int,
+    c_order: bool,
+    out: npt.NDArray[np.int32],
+    labels: npt.NDArray[np.int32],
+    paint_order: npt.NDArray[np.int64],
+) -> None: ...
 def encode_flat(data: npt.NDArray[np.uint8], h: int, w: int, c_order: bool) -> str: ...
 def string_from_boundaries(b: npt.NDArray[np.int64], total: int) -> str: ...
 def runs_from_boundaries(b: npt.NDArray[np.int64], total: int) -> npt.NDArray[np.int64]: ...

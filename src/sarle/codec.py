@@ -295,7 +295,9 @@ def label_map(
 ) -> np.ndarray:
     """Instance label map: 0 for background, ``i + 1`` where mask ``i`` is.
 
-    Computed from the runs, one pass per mask, without decoding masks.
+    Computed from the runs without decoding masks: from the top mask down,
+    each mask paints only what the masks above it leave uncovered (a set
+    difference on the runs), so every pixel is written at most once.
 
     Parameters
     ----------
@@ -348,11 +350,10 @@ def label_map(
     counts = [p[0] for p in parsed]
     labels = np.arange(1, len(parsed) + 1, dtype=np.int32)
     if paint == "area":
-        # Computing the areas also checks every mask, naming its own index.
         areas = _area_bbox(rles, False, 1)[0]
-        paint_order = np.argsort(-areas.astype(np.float64), kind="stable")
-        counts = [counts[i] for i in paint_order]
-        labels = np.ascontiguousarray(labels[paint_order])
+        paint_order = np.argsort(-areas.astype(np.float64), kind="stable").astype(np.int64)
+    else:
+        paint_order = np.arange(len(parsed), dtype=np.int64)
     if out is None:
         c_order = order == "C"
         result = np.zeros((out_h, out_w), dtype=np.int32, order=order)
@@ -371,8 +372,7 @@ def label_map(
         result = out
         result[...] = 0
     flat = (result if c_order else result.T).reshape(-1)
-    _rle.sample_into(counts, h, w, cols, row_first, out_h, c_order, None, flat, labels,
-                     0 if paint == "index" else -1)
+    _rle.label_into(counts, h, w, cols, row_first, out_h, c_order, flat, labels, paint_order)
     return result
 
 
