@@ -78,6 +78,11 @@ def _version(dist, module=None):
 # callables {way: fn(inputs) -> output}. ``ops`` is how many operations one call of fn
 # performs (the table reports time per op). ``same`` compares two outputs.
 
+class NotApplicable(Exception):
+    """Raised by a way that cannot do the job on this input (e.g. rlemasklib's uint8 label
+    map and more than 255 masks): the way is left out of the job, noted, not a mismatch."""
+
+
 class Job:
     """One benchmark job.
 
@@ -85,14 +90,19 @@ class Job:
     result dropped before the next) or one object (per-image jobs: one op per image).
     ``ways``: {lib: {way: fn(item or inputs) -> output}}. ``same(a, b)``: None if the
     outputs agree, else a description of the difference.
+    ``reference``: {lib: {way: fn}}, ways checked and timed in the same rounds as ``ways``
+    but never reported as the library's time for the job (e.g. sarle's full decode then a
+    numpy subsample, next to its direct resample); they get their own lines in the table.
     """
 
     def __init__(self, name, unit, doc, prepare, ways, same, per_item, pixels=None, floor=None,
-                 check=True, base=None):
+                 check=True, base=None, reference=None):
         self.name, self.unit, self.doc = name, unit, doc
         self.base = base          # the job this one wraps (its failed ways are skipped here too)
         self.failed = set()       # (lib, way) that raised or were not checked
+        self.not_applicable = {}  # (lib, way) -> why it was left out (NotApplicable)
         self.prepare, self.ways, self.same, self.per_item = prepare, ways, same, per_item
+        self.reference = reference or {}
         self.check = check        # False: outputs already checked by the job this one wraps
         self.pixels = pixels      # image -> pixels written per op (decode jobs)
         self.floor = floor        # name of the floor measurement for this job
@@ -105,10 +115,13 @@ def _touch(arr):
 
 def _touching(job, name, floor, doc):
     """A copy of a decode job whose timed call also touches every page of the output."""
-    ways = {lib: {way: (lambda x, fn=fn: _touch(fn(x))) for way, fn in d.items()}
-            for lib, d in job.ways.items()}
-    return Job(name, job.unit, job.doc + "; " + doc, job.prepare, ways, job.same,
-               per_item=job.per_item, pixels=job.pixels, floor=floor, check=False, base=job)
+    def wrap(ways):
+        return {lib: {way: (lambda x, fn=fn: _touch(fn(x))) for way, fn in d.items()}
+                for lib, d in ways.items()}
+
+    return Job(name, job.unit, job.doc + "; " + doc, job.prepare, wrap(job.ways), job.same,
+               per_item=job.per_item, pixels=job.pixels, floor=floor, check=False, base=job,
+               reference=wrap(job.reference))
 
 
 def _loop(fn):
@@ -126,6 +139,15 @@ def _rles(image):
 def _size(image):
     h, w = image["annotations"][0]["segmentation"]["size"]
     return int(h), int(w)
+
+
+LONG_SIDE = 1024   # decode_1024: resample to this many pixels on the long side
+
+
+def _size_1024(image):
+    """(floor(h * s), floor(w * s)) with s = 1024 / max(h, w), in exact integer arithmetic."""
+    h, w = _size(image)
+    return h * LONG_SIDE // max(h, w), w * LONG_SIDE // max(h, w)
 
 
 def _same_arrays(a, b):

@@ -272,3 +272,29 @@ def as_mask_array(mask: Any) -> np.ndarray:
         f"mask must be bool or an integer dtype, got {array.dtype}; "
         "convert it explicitly, e.g. mask != 0"
     )
+
+
+def polygon_coordinates(polygon: Any, index: int, min_points: int = 3) -> np.ndarray:
+    """One polygon (flat ``[x0, y0, x1, y1, ...]`` or ``(k, 2)``) as contiguous float64."""
+    try:
+        xy = np.asarray(polygon, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"polygon {index} must be a sequence of numbers") from None
+    if xy.ndim == 2 and xy.shape[1] == 2:
+        xy = xy.reshape(-1)
+    if xy.ndim != 1:
+        raise ValueError(
+            f"polygon {index} must be flat [x0, y0, x1, y1, ...] or (k, 2), got shape {xy.shape}"
+        )
+    if xy.shape[0] % 2:
+        raise ValueError(
+            f"polygon {index} has an odd number of coordinates ({xy.shape[0]}); "
+            "pycocotools silently drops the last one"
+        )
+    if xy.shape[0] < 2 * min_points:
+        raise ValueError(
+            f"polygon {index} has {xy.shape[0] // 2} points; it needs at least {min_points}"
+        )
+    if not np.all(np.isfinite(xy)):
+        raise ValueError(f"polygon {index} has a non-finite coordinate")
+    return np.ascontiguousarray(xy)

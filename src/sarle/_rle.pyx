@@ -492,6 +492,24 @@ cdef int parse_boundaries(Src *src, I64Buf *out) noexcept nogil:
     return finish_boundaries(out, src.total, base)
 
 
+cdef int parse_all(Src *srcs, Py_ssize_t n, I64Buf *out, Py_ssize_t *off,
+                   Py_ssize_t *failed) noexcept nogil:
+    """Boundaries of n masks, one after another in ``out``; mask i at ``off[i]:off[i+1]``.
+
+    On a parse error returns its code with ``failed[0]`` = the mask index.
+    """
+    cdef Py_ssize_t i
+    cdef int r
+    for i in range(n):
+        off[i] = out.size
+        r = parse_boundaries(&srcs[i], out)
+        if r < 0:
+            failed[0] = i
+            return r
+    off[n] = out.size
+    return 0
+
+
 def boundaries(object counts, int64_t h, int64_t w, Py_ssize_t index=-1):
     """Parse and validate ``counts`` into canonical foreground boundaries.
 
@@ -1190,14 +1208,8 @@ def label_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
         for i in range(n):
             fill_src(&srcs[i], counts[i], total, keep)
         with nogil:
-            for i in range(n):
-                off[i] = bounds.size
-                r = parse_boundaries(&srcs[i], &bounds)
-                if r < 0:
-                    failed = i
-                    break
+            r = parse_all(srcs, n, &bounds, off, &failed)
             if r >= 0:
-                off[n] = bounds.size
                 if buf_reserve(&cover, bounds.size + 1) < 0 or \
                         buf_reserve(&spare, bounds.size + 1) < 0 or \
                         buf_reserve(&visible, bounds.size + 1) < 0 or \
@@ -1523,14 +1535,8 @@ def merge_counts(list counts, int64_t h, int64_t w, bint intersect, Py_ssize_t i
         for i in range(n):
             fill_src(&srcs[i], counts[i], h * w, keep)
         with nogil:
-            for i in range(n):
-                off[i] = cur.size
-                r = parse_boundaries(&srcs[i], &cur)
-                if r < 0:
-                    failed = i
-                    break
+            r = parse_all(srcs, n, &cur, off, &failed)
             if r >= 0:
-                off[n] = cur.size
                 r = merge_fold(&cur, off, n, intersect, &spare)
         if failed >= 0:
             _raise_parse_error(&srcs[failed], -r, h, w,

@@ -55,7 +55,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _rle
+from . import _inputs, _rle
 from . import area as _area
 from . import bbox as _bbox
 from . import compress as _compress
@@ -477,25 +477,6 @@ def iou(dt: Any, gt: Any, pyiscrowd: Optional[Sequence[Any]] = None) -> Union[np
 # --------------------------------------------------------------------------
 
 
-def _polygon(poly: Any, index: int) -> np.ndarray:
-    try:
-        xy = np.asarray(poly, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"polygon {index} must be a sequence of numbers") from None
-    if xy.ndim == 2 and xy.shape[1] == 2:
-        xy = xy.reshape(-1)
-    if xy.ndim != 1:
-        raise ValueError(
-            f"polygon {index} must be flat [x0, y0, x1, y1, ...] or (k, 2), got shape {xy.shape}"
-        )
-    if xy.shape[0] % 2:
-        raise ValueError(
-            f"polygon {index} has an odd number of coordinates ({xy.shape[0]}); "
-            "pycocotools silently drops the last one"
-        )
-    return np.ascontiguousarray(xy)
-
-
 def frPoly(poly: Any, h: Any, w: Any) -> List[RLE]:
     """Rasterise each polygon separately, like pycocotools' ``_mask.frPoly``.
 
@@ -537,7 +518,7 @@ def frPoly(poly: Any, h: Any, w: Any) -> List[RLE]:
     h, w = _image_size(h, w)
     out = []
     for i, p in enumerate(poly):
-        runs = _rle._polygon_runs(_polygon(p, i), h, w)
+        runs = _rle._polygon_runs(_inputs.polygon_coordinates(p, i, min_points=0), h, w)
         out.append(_as_bytes(_compress({"size": [h, w], "counts": runs})))
     return out
 

@@ -676,26 +676,6 @@ def decompress(rle: Any) -> RLE:
     return _rle_dict(h, w, _rle.runs_from_boundaries(bounds, h * w).tolist())
 
 
-def _polygon_array(polygon: Any, index: int) -> np.ndarray:
-    try:
-        xy = np.asarray(polygon, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"polygon {index} must be a sequence of numbers") from None
-    if xy.ndim == 2 and xy.shape[1] == 2:
-        xy = xy.reshape(-1)
-    if xy.ndim != 1:
-        raise ValueError(
-            f"polygon {index} must be flat [x0, y0, x1, y1, ...] or (k, 2), got shape {xy.shape}"
-        )
-    if xy.shape[0] % 2:
-        raise ValueError(f"polygon {index} has an odd number of coordinates ({xy.shape[0]})")
-    if xy.shape[0] < 6:
-        raise ValueError(f"polygon {index} has {xy.shape[0] // 2} points; it needs at least 3")
-    if not np.all(np.isfinite(xy)):
-        raise ValueError(f"polygon {index} has a non-finite coordinate")
-    return np.ascontiguousarray(xy)
-
-
 def _check_hw(h: Any, w: Any):
     return _inputs.parse_size([h, w])
 
@@ -730,7 +710,7 @@ def from_polygon(polygons: Any, h: int, w: int) -> RLE:
     if not isinstance(polygons, (list, tuple, np.ndarray)) or len(polygons) == 0:
         raise ValueError("from_polygon needs at least one polygon")
     parts = [
-        _rle.boundaries(_rle._polygon_runs(_polygon_array(p, i), h, w), h, w)
+        _rle.boundaries(_rle._polygon_runs(_inputs.polygon_coordinates(p, i), h, w), h, w)
         for i, p in enumerate(polygons)
     ]
     merged = _rle.merge_boundaries(parts, False)
