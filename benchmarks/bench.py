@@ -227,7 +227,8 @@ def build_jobs(mods, max_masks):
     # -- decode one mask -> F-order ----------------------------------------------------
     ways = {}
     if sarle:
-        ways["sarle"] = {"decode(rle, order='F')": lambda r: sarle.decode(r, order="F")}
+        ways["sarle"] = {"decode(rle, order='F', threads=1)":
+                         lambda r: sarle.decode(r, order="F", threads=1)}
     if coco:
         ways["pycocotools"] = {"mask.decode(rle)": coco.decode}
     if rml:
@@ -245,7 +246,7 @@ def build_jobs(mods, max_masks):
     # -- decode one mask -> C-order bool -------------------------------------------------
     ways = {}
     if sarle:
-        ways["sarle"] = {"decode(rle)": sarle.decode}
+        ways["sarle"] = {"decode(rle, threads=1)": lambda r: sarle.decode(r, threads=1)}
     if coco:
         ways["pycocotools"] = {
             "ascontiguousarray(mask.decode(rle)).view(bool)":
@@ -269,7 +270,7 @@ def build_jobs(mods, max_masks):
     # -- batch decode -> (n, h, w) C bool ---------------------------------------------------
     ways = {}
     if sarle:
-        ways["sarle"] = {"decode(rles)": sarle.decode}
+        ways["sarle"] = {"decode(rles, threads=1)": lambda rs: sarle.decode(rs, threads=1)}
     if coco:
         ways["pycocotools"] = {
             "ascontiguousarray(mask.decode(rles).transpose(2, 0, 1)).view(bool)":
@@ -304,12 +305,12 @@ def build_jobs(mods, max_masks):
         if coco:
             return [np.ascontiguousarray(coco.decode(r)).view(np.bool_) for r in rs]
         if sarle:
-            return [sarle.decode(r) for r in rs]
+            return [sarle.decode(r, threads=1) for r in rs]
         return [RLEMask.from_dict(r).to_array(order="C").view(np.bool_) for r in rs]
 
     ways = {}
     if sarle:
-        ways["sarle"] = {"encode(mask)": sarle.encode}
+        ways["sarle"] = {"encode(mask, threads=1)": lambda m: sarle.encode(m, threads=1)}
     if coco:
         ways["pycocotools"] = {
             "mask.encode(asfortranarray(mask.view(uint8)))":
@@ -331,7 +332,7 @@ def build_jobs(mods, max_masks):
     # -- area, bbox ---------------------------------------------------------------------------
     ways = {}
     if sarle:
-        ways["sarle"] = {"area(rles)": sarle.area}
+        ways["sarle"] = {"area(rles, threads=1)": lambda rs: sarle.area(rs, threads=1)}
     if coco:
         ways["pycocotools"] = {"mask.area(rles)": coco.area}
     if rml:
@@ -342,7 +343,7 @@ def build_jobs(mods, max_masks):
 
     ways = {}
     if sarle:
-        ways["sarle"] = {"bbox(rles)": sarle.bbox}
+        ways["sarle"] = {"bbox(rles, threads=1)": lambda rs: sarle.bbox(rs, threads=1)}
     if coco:
         ways["pycocotools"] = {"mask.toBbox(rles)": coco.toBbox}
     if rml:
@@ -358,7 +359,7 @@ def build_jobs(mods, max_masks):
     # -- IoU n x n ------------------------------------------------------------------------------
     ways = {}
     if sarle:
-        ways["sarle"] = {"iou(rles, rles)": lambda rs: sarle.iou(rs, rs)}
+        ways["sarle"] = {"iou(rles, rles, threads=1)": lambda rs: sarle.iou(rs, rs, threads=1)}
     if coco:
         ways["pycocotools"] = {
             "mask.iou(rles, rles, [0] * n)": lambda rs: coco.iou(rs, rs, [0] * len(rs))}
@@ -489,6 +490,19 @@ def time_interleaved(calls, repeat, min_sample_ns):
     return out, errors
 
 
+def _floor_shape(kind, image):
+    """Shape of the bool output a floor of this kind writes, for one op on ``image``."""
+    base = kind[: -len("_fresh")] if kind.endswith("_fresh") else kind
+    if base == "mask":
+        return _size(image)
+    n = len(_rles(image))
+    if base == "batch":
+        return (n,) + _size(image)
+    if base == "batch_1024":
+        return (n,) + _size_1024(image)
+    raise ValueError(f"unknown floor {kind!r}")
+
+
 def measure_floors(images, repeat, kinds=("mask", "mask_fresh", "batch", "batch_fresh")):
     """Memory-write floors for decode outputs, measured now.
 
@@ -496,35 +510,29 @@ def measure_floors(images, repeat, kinds=("mask", "mask_fresh", "batch", "batch_
     mask_fresh: np.ones((h, w), bool) -- allocate + fault + fill, per mask.
     batch: fill a warm (n, h, w) bool buffer, per image.
     batch_fresh: np.ones((n, h, w), bool), per image.
+    batch_1024, batch_1024_fresh: the same for (n, h2, w2), the decode_1024 output.
     Only the floors named in ``kinds`` are measured (a batch buffer is ~300 MB).
     Returns ({name: {image index: ns}}, {name: GB/s}).
     """
     floors = {k: {} for k in kinds}
     for i, img in enumerate(images):
-        h, w = _size(img)
-        n = len(_rles(img))
-        one = np.zeros((h, w), dtype=np.bool_)
-        one.fill(False)
-        big = np.zeros((n, h, w), dtype=np.bool_) if "batch" in kinds else None
-        if big is not None:
-            big.fill(False)
-        calls = {
-            "mask": (lambda b: b.fill(True), one),
-            "mask_fresh": (lambda s: np.ones(s, dtype=np.bool_), (h, w)),
-            "batch": (lambda b: b.fill(True), big),
-            "batch_fresh": (lambda s: np.ones(s, dtype=np.bool_), (n, h, w)),
-        }
-        calls = {k: v for k, v in calls.items() if k in kinds}
+        calls, warm = {}, []
+        for k in kinds:
+            shape = _floor_shape(k, img)
+            if k.endswith("_fresh"):
+                calls[k] = (lambda s: np.ones(s, dtype=np.bool_), shape)
+            else:
+                buf = np.zeros(shape, dtype=np.bool_)
+                buf.fill(False)
+                warm.append(buf)
+                calls[k] = (lambda b: b.fill(True), buf)
         res, _ = time_interleaved(calls, max(3, repeat), 2_000_000)
         for k, v in res.items():
             floors[k][i] = float(np.median(v))
-        del big
+        del calls, warm
     bw = {}
     for k, per in floors.items():
-        total_bytes = sum(
-            _size(images[i])[0] * _size(images[i])[1]
-            * (1 if k.startswith("mask") else len(_rles(images[i])))
-            for i in per)
+        total_bytes = sum(int(np.prod(_floor_shape(k, images[i]))) for i in per)
         bw[k] = total_bytes / sum(per.values())  # bytes per ns = GB/s
     return floors, bw
 

@@ -36,9 +36,7 @@ def sample_into(
     row_first: npt.NDArray[np.int64],
     h2: int,
     c_order: bool,
-    out8: Optional[npt.NDArray[np.uint8]],
-    out32: Optional[npt.NDArray[np.int32]],
-    labels: Optional[npt.NDArray[np.int32]],
+    out: npt.NDArray[np.uint8],
     index_base: int,
 ) -> None: ...
 def label_into(

@@ -398,6 +398,13 @@ cdef object _error_text(Src *src, int code, int64_t h, int64_t w):
     return f"internal error code {code}"
 
 
+cdef int _raise_batch_error(Src *srcs, int code, int64_t h, int64_t w,
+                            Py_ssize_t failed, Py_ssize_t index_base) except -1:
+    """Raise for mask ``failed`` of a batch named from ``index_base`` (-1: unnamed)."""
+    return _raise_parse_error(&srcs[failed], code, h, w,
+                              index_base + failed if index_base >= 0 else -1)
+
+
 cdef int _raise_parse_error(Src *src, int code, int64_t h, int64_t w,
                             Py_ssize_t index) except -1:
     if code == E_MEMORY:
@@ -653,8 +660,7 @@ def area_bbox_into(list counts, const int64_t[::1] hs, const int64_t[::1] ws,
                         boxes[i, 2] = <double>(st.x1 - st.x0 + 1)
                         boxes[i, 3] = <double>(st.y1 - st.y0 + 1)
         if failed >= 0:
-            _raise_parse_error(&srcs[failed], -r, hs[failed], ws[failed],
-                               index_base + failed if index_base >= 0 else -1)
+            _raise_batch_error(srcs, -r, hs[failed], ws[failed], failed, index_base)
     finally:
         free(srcs)
 
@@ -955,8 +961,7 @@ def decode_into(list counts, int64_t h, int64_t w, uint8_t[::1] out,
                     failed = i
                     break
         if failed >= 0:
-            _raise_parse_error(&srcs[failed], -r, h, w,
-                               index_base + failed if index_base >= 0 else -1)
+            _raise_batch_error(srcs, -r, h, w, failed, index_base)
     finally:
         free(srcs)
 
@@ -1079,14 +1084,13 @@ cdef int sample_mask(Src *src, int64_t h, const int64_t *src_col, int64_t w2,
 
 def sample_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
                 const int64_t[::1] row_first, int64_t h2, bint c_order,
-                uint8_t[::1] out8, int32_t[::1] out32, const int32_t[::1] labels,
-                Py_ssize_t index_base):
-    """Paint sampled views (crop and/or resample) of masks into one output.
+                uint8_t[::1] out, Py_ssize_t index_base):
+    """Decode sampled views (crop and/or resample) of masks, one block each.
 
     Parameters
     ----------
     counts : list of str, bytes or int64 ndarray
-        Masks of size ``h x w``, painted in list order (later ones on top).
+        Masks of size ``h x w``.
     src_col : int64 array, length w2, non-decreasing, values in [0, w)
         Source column of each output column.
     row_first : int64 array, length h + 1, non-decreasing, values in [0, h2]
@@ -1095,11 +1099,8 @@ def sample_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
         Output rows.
     c_order : bool
         Output layout of each block.
-    out8 : uint8 array of ``len(counts) * h2 * w2`` bytes, or None
-        One block per mask, foreground written as 1 (starts zeroed).
-    out32 : int32 array of ``h2 * w2``, or None
-        One shared block; mask i's foreground is written as ``labels[i]``.
-    labels : int32 array, or None
+    out : uint8 array of ``len(counts) * h2 * w2`` bytes, zeroed
+        One block per mask; foreground is written as 1.
     index_base : int
         Error messages name mask ``index_base + i``; -1: a single mask.
     """
@@ -1107,8 +1108,7 @@ def sample_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
     cdef int64_t w2 = src_col.shape[0], block = h2 * src_col.shape[0]
     cdef int r = 0
     cdef list keep = []
-    cdef uint8_t *base8 = NULL
-    cdef int32_t *base32 = NULL
+    cdef uint8_t *base = NULL
     cdef Src *srcs
     if row_first.shape[0] != h + 1:
         raise ValueError("sample_into: row_first must have h + 1 entries")
@@ -1118,14 +1118,10 @@ def sample_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
     for i in range(h + 1):
         if row_first[i] < 0 or row_first[i] > h2 or (i and row_first[i] < row_first[i - 1]):
             raise ValueError("sample_into: row_first must be non-decreasing within [0, h2]")
-    if out32 is not None:
-        if out32.shape[0] != block or labels is None or labels.shape[0] != n:
-            raise ValueError("sample_into: label output or labels do not match")
-        base32 = &out32[0] if block else NULL
-    elif out8 is None or out8.shape[0] != n * block:
+    if out.shape[0] != n * block:
         raise ValueError("sample_into: output does not match")
-    elif block:
-        base8 = &out8[0]
+    if block:
+        base = &out[0]
     if n == 0:
         return
     srcs = <Src *>malloc(n * sizeof(Src))
@@ -1138,18 +1134,14 @@ def sample_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
             for i in range(n):
                 if h * w == 0 or block == 0:
                     reader_init_drain(&srcs[i], &r)
-                elif base32 != NULL:
-                    r = sample_mask(&srcs[i], h, &src_col[0], w2, &row_first[0], h2, c_order,
-                                    NULL, base32, labels[i])
                 else:
                     r = sample_mask(&srcs[i], h, &src_col[0], w2, &row_first[0], h2, c_order,
-                                    base8 + i * block, NULL, 1)
+                                    base + i * block, NULL, 1)
                 if r < 0:
                     failed = i
                     break
         if failed >= 0:
-            _raise_parse_error(&srcs[failed], -r, h, w,
-                               index_base + failed if index_base >= 0 else -1)
+            _raise_batch_error(srcs, -r, h, w, failed, index_base)
     finally:
         free(srcs)
 
@@ -1539,8 +1531,7 @@ def merge_counts(list counts, int64_t h, int64_t w, bint intersect, Py_ssize_t i
             if r >= 0:
                 r = merge_fold(&cur, off, n, intersect, &spare)
         if failed >= 0:
-            _raise_parse_error(&srcs[failed], -r, h, w,
-                               index_base + failed if index_base >= 0 else -1)
+            _raise_batch_error(srcs, -r, h, w, failed, index_base)
         if r < 0:
             raise MemoryError()
         return string_from_buffer(cur.data, cur.size, h * w)

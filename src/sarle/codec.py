@@ -276,8 +276,7 @@ def decode(
 
         def work(start: int, stop: int) -> None:
             _rle.sample_into(counts[start:stop], h, w, cols, row_first, out_h, c_order,
-                             flat[start * pixels:stop * pixels], None, None,
-                             start if batch else -1)
+                             flat[start * pixels:stop * pixels], start if batch else -1)
 
     run_slices(len(counts), threads, work, min_slice=_min_slice(max(pixels, h * w // 8)))
     return result
