@@ -9,12 +9,15 @@ arrays identical, counts strings identical, areas/boxes/IoUs equal).
 
 A peer is always called the fastest way its API allows: where a library has
 several ways to do a job, every way is timed and the fastest is reported (all
-of them are kept in ``--json``).
+of them are kept in ``--json``). A job may also time *reference* ways (sarle's
+threads=1 next to threads=2; its full decode + numpy subsample next to its direct
+resample): checked and timed in the same rounds, shown in their own table, never
+reported as the library's time.
 
 Usage::
 
     python benchmarks/bench.py                 # 3 images, 7 repeats
-    python benchmarks/bench.py --quick         # 1 image, 3 repeats, well under a minute
+    python benchmarks/bench.py --quick         # 1 image, 3 repeats, under a minute
     python benchmarks/bench.py --images 5 --repeat 11 --json out.json
     python benchmarks/bench.py --corpus DIR    # real SA-1B sa_*.json files instead
 
@@ -130,6 +133,25 @@ def _loop(fn):
         for x in items:
             fn(x)
     return run
+
+
+class _Resample:
+    """decode_1024 inputs: the image's RLE dicts, the output size, the nearest indices."""
+    __slots__ = ("rles", "h2", "w2", "rows", "cols")
+
+    def __init__(self, rles, h2, w2, rows, cols):
+        self.rles, self.h2, self.w2, self.rows, self.cols = rles, h2, w2, rows, cols
+
+
+def _nearest_indices(n_in, n_out):
+    """sarle.nearest_indices (PyTorch's nearest), or the same formula when sarle is absent."""
+    try:
+        import sarle
+        return sarle.nearest_indices(n_in, n_out)
+    except ImportError:
+        scale = np.float32(n_in) / np.float32(n_out)
+        idx = np.floor(np.arange(n_out, dtype=np.float32) * scale).astype(np.int64)
+        return np.minimum(idx, n_in - 1)
 
 
 def _rles(image):
@@ -299,6 +321,80 @@ def build_jobs(mods, max_masks):
         pixels=lambda img: n_pixels(img) * len(_rles(img)), floor="batch"))
     jobs.append(_touching(jobs[-1], "decode_batch_touch", "batch_fresh", touch_doc))
 
+    # -- batch decode on two threads, against sarle's own one-thread batch decode -------------
+    if sarle:
+        jobs.append(Job(
+            "decode_batch_2threads", "image",
+            "decode_batch with threads=2 (sarle only: the peers have no threads); "
+            "sarle's threads=1 decode is timed alongside as the reference",
+            _rles, {"sarle": {"decode(rles, threads=2)": lambda rs: sarle.decode(rs, threads=2)}},
+            _same_layout("C"), per_item=False,
+            pixels=lambda img: n_pixels(img) * len(_rles(img)), floor="batch",
+            reference={"sarle": {"decode(rles, threads=1)":
+                                 lambda rs: sarle.decode(rs, threads=1)}}))
+
+    # -- batch decode resampled to 1024 px on the long side -> (n, h2, w2) C bool -------------
+    def resample_inputs(img):
+        h, w = _size(img)
+        h2, w2 = _size_1024(img)
+        return _Resample(_rles(img), h2, w2, _nearest_indices(h, h2), _nearest_indices(w, w2))
+
+    def per_mask_subsample(decode_one, x):
+        # decode one full mask (C order, bool or a bool view), subsample it into out[i]
+        out = np.empty((len(x.rles), x.h2, x.w2), dtype=np.bool_)
+        for i, r in enumerate(x.rles):
+            # mode="clip": the indices are in range; np.take buffers `out` with mode="raise"
+            np.take(decode_one(r).take(x.rows, 0), x.cols, 1, out=out[i], mode="clip")
+        return out
+
+    def batch_subsample(full, x):
+        # == full[:, rows][:, :, cols], C-contiguous; take is several times faster
+        return full.take(x.rows, 1).take(x.cols, 2)
+
+    ways, reference = {}, {}
+    if sarle:
+        ways["sarle"] = {
+            "decode(rles, size=(h2, w2), threads=1)":
+                lambda x: sarle.decode(x.rles, size=(x.h2, x.w2), threads=1)}
+        reference["sarle"] = {
+            "decode(rles, threads=1).take(rows, 1).take(cols, 2)":
+                lambda x: batch_subsample(sarle.decode(x.rles, threads=1), x),
+            "per mask: decode(r, threads=1).take(rows, 0).take(cols, 1) -> out[i]":
+                lambda x: per_mask_subsample(lambda r: sarle.decode(r, threads=1), x),
+        }
+    if coco:
+        def coco_per_mask(x):
+            out = np.empty((len(x.rles), x.h2, x.w2), dtype=np.bool_)
+            for i, r in enumerate(x.rles):
+                out[i] = coco.decode(r).T.view(np.bool_).take(x.cols, 0).take(x.rows, 1).T
+            return out
+
+        ways["pycocotools"] = {
+            "ascontiguousarray(mask.decode(rles).transpose(2, 0, 1)).view(bool)"
+            ".take(rows, 1).take(cols, 2)":
+                lambda x: batch_subsample(np.ascontiguousarray(
+                    coco.decode(x.rles).transpose(2, 0, 1)).view(np.bool_), x),
+            "per mask: mask.decode(r).T.take(cols, 0).take(rows, 1).T -> out[i]": coco_per_mask,
+        }
+    if rml:
+        ways["rlemasklib"] = {
+            "decode_into an (n, h, w) uint8 zeros (as decode_batch), .take(rows, 1).take(cols, 2)":
+                lambda x: batch_subsample(rml_into(x.rles), x),
+            "per mask: RLEMask.from_dict(r).to_array(order='C').take(rows, 0).take(cols, 1) -> out[i]":
+                lambda x: per_mask_subsample(
+                    lambda r: RLEMask.from_dict(r).to_array(order="C").view(np.bool_), x),
+        }
+    jobs.append(Job(
+        "decode_1024", "image",
+        f"decode all masks of an image resampled (nearest) to {LONG_SIDE} px on the long side: "
+        "(n, h2, w2) C bool, h2 = floor(h * s), w2 = floor(w * s), s = 1024 / max(h, w); "
+        "sarle from the runs (size=), the peers by a full decode and a numpy subsample with "
+        "sarle.nearest_indices (rows, cols computed outside the timing)",
+        resample_inputs, ways, _same_layout("C"), per_item=False,
+        pixels=lambda img: int(np.prod(_size_1024(img))) * len(_rles(img)), floor="batch_1024",
+        reference=reference))
+    jobs.append(_touching(jobs[-1], "decode_1024_touch", "batch_1024_fresh", touch_doc))
+
     # -- encode a C-order bool mask -------------------------------------------------------
     def dense_masks(img):
         rs = some_rles(img)
@@ -406,6 +502,53 @@ def build_jobs(mods, max_masks):
     jobs.append(Job(
         "merge_pair", "pair", "union of two masks (masks i and i + 1 of an image)",
         pairs, ways, _same_rle, per_item=True))
+
+    # -- instance label map of an image ----------------------------------------------------
+    ways = {}
+    if sarle:
+        def sarle_label_map_uint8(rs):
+            if len(rs) > 255:
+                raise NotApplicable(f"uint8 labels: at most 255 masks, this image has {len(rs)}")
+            return sarle.label_map(rs, dtype=np.uint8, order="F")
+
+        ways["sarle"] = {"label_map(rles) (int32 C)": sarle.label_map,
+                         "label_map(rles, dtype=uint8, order='F')": sarle_label_map_uint8}
+    if coco:
+        def coco_paint(rs):
+            m = coco.decode(rs)
+            lm = np.zeros(m.shape[:2], dtype=np.int32)
+            for i in range(m.shape[2]):
+                lm[m[..., i] > 0] = i + 1
+            return lm
+
+        def coco_paint_per_mask(rs):
+            h, w = rs[0]["size"]
+            lm = np.zeros((h, w), dtype=np.int32, order="F")
+            for i, r in enumerate(rs):
+                np.copyto(lm, i + 1, where=coco.decode(r).view(np.bool_))
+            return lm
+
+        ways["pycocotools"] = {
+            "m = mask.decode(rles); lm[m[..., i] > 0] = i + 1 (lm int32 C)": coco_paint,
+            "per mask: np.copyto(lm, i + 1, where=mask.decode(r).view(bool)) (lm int32 F)":
+                coco_paint_per_mask,
+        }
+    if rml:
+        def rml_label_map(rs):
+            if len(rs) > 255:
+                raise NotApplicable(f"merge_to_label_map returns uint8: at most 255 masks, "
+                                    f"this image has {len(rs)}")
+            return RLEMask.merge_to_label_map([RLEMask.from_dict(r) for r in rs])
+
+        ways["rlemasklib"] = {
+            "RLEMask.merge_to_label_map([RLEMask.from_dict(r)]) (uint8 F)": rml_label_map}
+    jobs.append(Job(
+        "label_map", "image",
+        "instance label map of an image: (h, w), 0 for background, i + 1 where mask i is, later "
+        "masks on top (sarle: int32 C, or uint8 F like rlemasklib when the labels fit; "
+        "rlemasklib: uint8 F; pycocotools: int32 painted with numpy); values compared, not "
+        "dtype or layout",
+        _rles, ways, _same_arrays, per_item=False))
     return jobs
 
 
@@ -425,6 +568,11 @@ def check_outputs(job, idx, inputs, ways, mismatches):
                 continue
             try:
                 out = fn(item)
+            except NotApplicable as exc:  # noted, not a mismatch; this way is not timed
+                failed.add((lib, way))
+                job.not_applicable[(lib, way)] = f"image {idx}: {exc}"
+                print(f"# note: {job.name} image {idx}: {lib} {way} not timed: {exc}")
+                continue
             except Exception as exc:  # reported, and this way is not timed
                 failed.add((lib, way))
                 msg = f"{job.name} image {idx} item {k}: {lib} {way} raised {type(exc).__name__}: {exc}"
@@ -643,6 +791,26 @@ def format_table(results, bandwidth):
                 "memset into a warm buffer (*_touch jobs: np.ones, a fresh allocation), measured "
                 "in this run (" + ", ".join(
                     f"{k} {v:.1f} GB/s" for k, v in bandwidth.items()) + ")."]
+    refs = [row for row in results if row.get("reference")]
+    if refs:
+        hdr = ["job", "library", "way reported above", "us", "reference way (not reported)", "us",
+               "reference/reported"]
+        lines = []
+        for row in refs:
+            for lib, ways in row["reference"].items():
+                rep = row["libs"].get(lib, {})
+                for way, r in ways.items():
+                    lines.append([row["job"], lib, rep.get("way", "-"), _fmt_us(rep.get("ns_per_op")),
+                                  way, _fmt_us(r["ns_per_op"]), ratio(r["ns_per_op"], rep.get("ns_per_op"))])
+        out += ["", _render(hdr, lines),
+                "reference ways: timed in the same rounds on the same inputs, outputs checked, "
+                "never reported as the library's time; ratio > 1: the reported way is faster."]
+    notes = []
+    for row in results:
+        for what, why in row.get("not_applicable", {}).items():
+            notes.append(f"  {row['job']}: {what} not timed ({why})")
+    if notes:
+        out += ["", "not applicable:"] + notes
     notes = []
     for row in results:
         used = [f"{lib}: {r['way']}" for lib, r in row["libs"].items() if len(r["ways"]) > 1]
@@ -724,6 +892,10 @@ def main(argv=None):
             sys.exit(f"unknown jobs {sorted(unknown)}; known: {[j.name for j in jobs]}")
         jobs = [j for j in jobs if j.name in wanted]
 
+    cores = info.get("affinity_cpus", info.get("nproc") or 1)
+    if cores < 2 and any(j.name == "decode_batch_2threads" for j in jobs):
+        print(f"# note: this process may run on {cores} CPU: decode_batch_2threads cannot speed up")
+
     floors, bandwidth = ({}, {})
     if any(j.floor for j in jobs):
         kinds = sorted({j.floor for j in jobs if j.floor} | {"mask"})
@@ -750,7 +922,8 @@ def main(argv=None):
                 pixels_total += job.pixels(img) * n_ops
             if job.floor:
                 floor_total += floors[job.floor][idx] * n_ops
-            ways = [(lib, way, fn) for lib in LIBS for way, fn in job.ways.get(lib, {}).items()
+            ways = [(lib, way, fn) for lib in LIBS
+                    for way, fn in [*job.ways.get(lib, {}).items(), *job.reference.get(lib, {}).items()]
                     if (lib, way) not in job_failed]
             if job.check:
                 job_failed |= check_outputs(job, idx, inputs, ways, mismatches)
@@ -769,17 +942,30 @@ def main(argv=None):
             gc.collect()
 
         row = {"job": job.name, "unit": job.unit, "doc": job.doc, "ops": n_ops_total, "libs": {}}
+
+        def timed(lib, candidates):
+            return {way: per_way[(lib, way)] / n_ops_total for way in candidates
+                    if (lib, way) in per_way and (lib, way) not in job_failed}
+
         for lib in LIBS:
-            ways = {way: per_way[(l, way)] / n_ops_total for (l, way) in per_way
-                    if l == lib and (l, way) not in job_failed}
-            if not ways:
-                continue
-            best = min(ways, key=ways.get)
-            row["libs"][lib] = {
-                "ns_per_op": ways[best], "way": best,
-                "ways": {w: {"ns_per_op": ns, "samples_ns_per_call": per_way_samples[(lib, w)]}
-                         for w, ns in ways.items()},
-            }
+            ways = timed(lib, job.ways.get(lib, {}))
+            if ways:
+                best = min(ways, key=ways.get)
+                row["libs"][lib] = {
+                    "ns_per_op": ways[best], "way": best,
+                    "ways": {w: {"ns_per_op": ns, "samples_ns_per_call": per_way_samples[(lib, w)]}
+                             for w, ns in ways.items()},
+                }
+            ref = timed(lib, job.reference.get(lib, {}))
+            if ref:
+                row.setdefault("reference", {})[lib] = {
+                    w: {"ns_per_op": ns, "samples_ns_per_call": per_way_samples[(lib, w)]}
+                    for w, ns in ref.items()}
+        na = dict(job.not_applicable)
+        if job.base is not None:
+            na.update(job.base.not_applicable)
+        if na:
+            row["not_applicable"] = {f"{lib}: {way}": why for (lib, way), why in na.items()}
         if job.pixels and n_ops_total:
             row["pixels_per_op"] = pixels_total / n_ops_total
             for lib, r in row["libs"].items():

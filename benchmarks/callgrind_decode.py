@@ -46,13 +46,13 @@ def make_op(lib, op, rles):
         import sarle as m
 
         table = {
-            "decode_F": lambda: [m.decode(r, order="F") for r in rles],
-            "decode_C": lambda: [m.decode(r) for r in rles],
-            "decode_batch": lambda: m.decode(rles),
-            "encode": lambda: [m.encode(a) for a in dense],
-            "area": lambda: m.area(rles),
-            "bbox": lambda: m.bbox(rles),
-            "iou": lambda: m.iou(rles, rles),
+            "decode_F": lambda: [m.decode(r, order="F", threads=1) for r in rles],
+            "decode_C": lambda: [m.decode(r, threads=1) for r in rles],
+            "decode_batch": lambda: m.decode(rles, threads=1),
+            "encode": lambda: [m.encode(a, threads=1) for a in dense],
+            "area": lambda: m.area(rles, threads=1),
+            "bbox": lambda: m.bbox(rles, threads=1),
+            "iou": lambda: m.iou(rles, rles, threads=1),
             "merge": lambda: m.merge(rles),
         }
         dense = [m.decode(r) for r in rles] if op == "encode" else None

@@ -14,12 +14,16 @@ DESCRIPTIONS = {
     "decode_C_touch": "decode one mask → C-order, every page then read",
     "decode_batch": "decode an image → (n, h, w) C bool",
     "decode_batch_touch": "same, every page then read",
+    "decode_batch_2threads": "decode an image → (n, h, w) C bool, `threads=2`",
+    "decode_1024": "decode an image at 1024 px long side → (n, h2, w2) C bool",
+    "decode_1024_touch": "same, every page then read",
     "encode": "encode a C-order bool mask",
     "area": "area of an image's masks",
     "bbox": "bbox of an image's masks",
     "iou": "IoU n×n of an image's masks",
     "merge": "union of an image's masks",
     "merge_pair": "union of two masks",
+    "label_map": "label map of an image's masks",
 }
 
 
@@ -47,6 +51,18 @@ def main(path):
               f"{ratio(ns['pycocotools'], ns['sarle'])} | {ratio(ns['rlemasklib'], ns['sarle'])} |")
         if job.get("floor_ns_per_op") and ns["sarle"]:
             floors.append((job, ns["sarle"]))
+    refs = [job for job in doc["jobs"] if job.get("reference")]
+    if refs:
+        print()
+        print("| job | reported way | µs | reference way (timed alongside) | µs | reference ÷ reported |")
+        print("|---|---|--:|---|--:|--:|")
+        for job in refs:
+            for lib, ways in job["reference"].items():
+                rep = job["libs"].get(lib, {})
+                for way, r in ways.items():
+                    print(f"| {DESCRIPTIONS.get(job['job'], job['job'])} | {lib} `{rep.get('way', '–')}` | "
+                          f"{micros(rep.get('ns_per_op'))} | {lib} `{way}` | {micros(r['ns_per_op'])} | "
+                          f"{ratio(r['ns_per_op'], rep.get('ns_per_op'))} |")
     print()
     print("| decode job | sarle GB/s written | floor µs (memset of the output) | sarle ÷ floor |")
     print("|---|--:|--:|--:|")

@@ -196,3 +196,31 @@ def test_label_map_views_and_out():
     for paint in ("index", "area"):
         with pytest.raises(ValueError, match="mask 3"):
             sarle.label_map(bad, paint=paint)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_label_map_dtypes(dtype, order):
+    masks = np.array([structured_mask(KINDS[i % len(KINDS)], 41, 67, seed=i) for i in range(12)])
+    rles = sarle.encode(masks)
+    got = sarle.label_map(rles, dtype=dtype, order=order, paint="area")
+    assert got.dtype == dtype
+    assert got.flags.c_contiguous if order == "C" else got.flags.f_contiguous
+    assert np.array_equal(got, paint_reference(masks, "area"))
+    out = np.full((41, 67), 3, dtype=dtype, order=order)
+    assert sarle.label_map(rles, dtype=dtype, out=out) is out
+    assert np.array_equal(out, paint_reference(masks))
+
+
+def test_label_map_dtype_limits():
+    rle = sarle.encode(np.eye(3, dtype=bool))
+    labels = sarle.label_map([rle] * 255, dtype=np.uint8)
+    assert labels.max() == 255
+    with pytest.raises(ValueError, match="256 masks do not fit in uint8"):
+        sarle.label_map([rle] * 256, dtype=np.uint8)
+    many = sarle.label_map([rle] * 300, dtype=np.uint16)
+    assert many.max() == 300
+    with pytest.raises(TypeError, match="dtype"):
+        sarle.label_map([rle], dtype=np.float32)
+    with pytest.raises(TypeError, match="uint8"):
+        sarle.label_map([rle], dtype=np.uint8, out=np.zeros((3, 3), np.int32))

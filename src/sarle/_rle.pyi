@@ -47,8 +47,8 @@ def label_into(
     row_first: npt.NDArray[np.int64],
     h2: int,
     c_order: bool,
-    out: npt.NDArray[np.int32],
-    labels: npt.NDArray[np.int32],
+    out: npt.NDArray[np.uint8],
+    itemsize: int,
     paint_order: npt.NDArray[np.int64],
 ) -> None: ...
 def encode_flat(data: npt.NDArray[np.uint8], h: int, w: int, c_order: bool) -> str: ...

@@ -24,7 +24,7 @@ Python layer to ``h * w <= 2**62`` so no sum below can overflow.
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeLatin1
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memset
 
@@ -969,19 +969,27 @@ def decode_into(list counts, int64_t h, int64_t w, uint8_t[::1] out,
 # ---------------------------------------------------------------------------
 # Sampled decoding: crops, nearest-neighbour resampling and label maps.
 
-cdef inline void paint(uint8_t *out8, int32_t *out32, int64_t start, int64_t count,
-                       int32_t label) noexcept nogil:
+cdef inline void paint(void *out, int itemsize, int64_t start, int64_t count,
+                       int64_t label) noexcept nogil:
+    """Set ``count`` items of ``out`` (1, 2 or 4 bytes each) from ``start`` to ``label``."""
     cdef int64_t i
-    if out32 != NULL:
+    cdef uint16_t *out16
+    cdef int32_t *out32
+    if itemsize == 1:
+        memset(<uint8_t *>out + start, <int>label, <size_t>count)
+    elif itemsize == 2:
+        out16 = <uint16_t *>out
         for i in range(start, start + count):
-            out32[i] = label
+            out16[i] = <uint16_t>label
     else:
-        memset(out8 + start, 1, <size_t>count)
+        out32 = <int32_t *>out
+        for i in range(start, start + count):
+            out32[i] = <int32_t>label
 
 
 cdef int sample_mask(Src *src, int64_t h, const int64_t *src_col, int64_t w2,
                      const int64_t *row_first, int64_t h2, bint c_order,
-                     uint8_t *out8, int32_t *out32, int32_t label) noexcept nogil:
+                     void *out, int itemsize, int64_t label) noexcept nogil:
     """Paint the foreground of a sampled view of one h-row mask.
 
     Output pixel (i, j) is source pixel (rows[i], src_col[j]), where
@@ -991,7 +999,8 @@ cdef int sample_mask(Src *src, int64_t h, const int64_t *src_col, int64_t w2,
     column's toggle rows map through ``row_first`` (toggles that land on
     the same output row cancel: no sampled row lies between them), so the
     cost is O(runs + w + output edges), never O(h * w). Foreground is written
-    as 1 (``out8``) or ``label`` (``out32``); background is left untouched.
+    as ``label`` in items of ``itemsize`` bytes (1, 2 or 4); background is
+    left untouched.
     """
     cdef Reader rd
     cdef Walker k
@@ -1026,7 +1035,7 @@ cdef int sample_mask(Src *src, int64_t h, const int64_t *src_col, int64_t w2,
                         while q < nprev:
                             a = prev[q]
                             b = prev[q + 1] if q + 1 < nprev else h2
-                            paint(out8, out32, j * h2 + a, b - a, label)
+                            paint(out, itemsize, j * h2 + a, b - a, label)
                             q += 2
                     j += 1
                     continue
@@ -1051,7 +1060,7 @@ cdef int sample_mask(Src *src, int64_t h, const int64_t *src_col, int64_t w2,
                 while q < ncur:
                     a = cur[q]
                     b = cur[q + 1] if q + 1 < ncur else h2
-                    paint(out8, out32, j * h2 + a, b - a, label)
+                    paint(out, itemsize, j * h2 + a, b - a, label)
                     q += 2
             else:
                 nf = xor_sorted(prev, nprev, cur, ncur, flips)
@@ -1065,7 +1074,7 @@ cdef int sample_mask(Src *src, int64_t h, const int64_t *src_col, int64_t w2,
                         if start < 0:
                             state[row] = j
                         else:
-                            paint(out8, out32, row * w2 + start, j - start, label)
+                            paint(out, itemsize, row * w2 + start, j - start, label)
                             state[row] = -1
             swap = prev
             prev = cur
@@ -1136,7 +1145,7 @@ def sample_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
                     reader_init_drain(&srcs[i], &r)
                 else:
                     r = sample_mask(&srcs[i], h, &src_col[0], w2, &row_first[0], h2, c_order,
-                                    base + i * block, NULL, 1)
+                                    base + i * block, 1, 1)
                 if r < 0:
                     failed = i
                     break
@@ -1155,8 +1164,8 @@ cdef inline void reader_init_drain(Src *src, int *r) noexcept nogil:
 
 def label_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
                const int64_t[::1] row_first, int64_t h2, bint c_order,
-               int32_t[::1] out, const int32_t[::1] labels, const int64_t[::1] paint_order):
-    """Paint a label map: mask ``paint_order[-1]`` on top, then down the order.
+               uint8_t[::1] out, int itemsize, const int64_t[::1] paint_order):
+    """Paint a label map (mask i as ``i + 1``): ``paint_order[-1]`` on top, then down.
 
     Every mask is parsed first (errors name its index in ``counts``). Then,
     from the top of the paint order down, only the part of each mask not
@@ -1168,8 +1177,10 @@ def label_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
     ----------
     counts : list of str, bytes or int64 ndarray, masks of size h x w
     src_col, row_first, h2 : the sampled view, as in ``sample_into``
-    out : int32 array of ``h2 * len(src_col)``, zeroed
-    labels : int32 array, the value of each mask (indexed like ``counts``)
+    out : uint8 view of a zeroed array of ``h2 * len(src_col)`` items
+    itemsize : 1, 2 or 4
+        Item size of that array (uint8, uint16 or int32 labels); the labels
+        must fit.
     paint_order : int64 array, a permutation of ``range(len(counts))``
     """
     cdef Py_ssize_t n = len(counts), i, q, failed = -1
@@ -1184,9 +1195,10 @@ def label_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
     cdef Py_ssize_t nv, ncover, idx
     cdef int64_t acc
     cdef bint paint_any = h2 * w2 > 0 and total > 0
-    if paint_order.shape[0] != n or labels.shape[0] != n or out.shape[0] != h2 * w2 \
-            or row_first.shape[0] != h + 1:
-        raise ValueError("label_into: labels, paint order, view or output do not match")
+    if paint_order.shape[0] != n or out.shape[0] != h2 * w2 * itemsize \
+            or row_first.shape[0] != h + 1 or itemsize not in (1, 2, 4) \
+            or n >= (<int64_t>1 << (8 * itemsize - (1 if itemsize == 4 else 0))):
+        raise ValueError("label_into: paint order, view, output or label range do not match")
     if n == 0:
         return
     bounds.data = cover.data = spare.data = visible.data = runs.data = NULL
@@ -1226,7 +1238,7 @@ def label_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
                     vsrc.total = total
                     src_reset(&vsrc)
                     r = sample_mask(&vsrc, h, &src_col[0], w2, &row_first[0], h2, c_order,
-                                    NULL, &out[0], labels[idx])
+                                    &out[0], itemsize, idx + 1)
                     if r < 0:
                         break
                 ncover = combine2(cover.data, cover.size,
