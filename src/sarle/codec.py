@@ -51,12 +51,13 @@ def _flat_bytes(array: np.ndarray, c_order: bool) -> np.ndarray:
     return array.reshape(-1).view(np.uint8)
 
 
-def _check_out(out: Any, shape: tuple) -> bool:
+def _check_out(out: Any, shape: tuple, dtypes: tuple = (np.bool_, np.uint8)) -> bool:
     """Validate a caller's output array; returns True for row-major blocks."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
-    if out.dtype not in (np.bool_, np.uint8):
-        raise TypeError(f"out must have dtype bool or uint8, got {out.dtype}")
+    if out.dtype not in dtypes:
+        names = " or ".join(np.dtype(d).name for d in dtypes)
+        raise TypeError(f"out must have dtype {names}, got {out.dtype}")
     if out.shape != shape:
         raise ValueError(f"out has shape {out.shape}, expected {shape}")
     if not out.flags.writeable:
@@ -365,17 +366,7 @@ def label_map(
         c_order = order == "C"
         result = np.zeros((out_h, out_w), dtype=dtype, order=order)
     else:
-        if not isinstance(out, np.ndarray):
-            raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
-        if out.dtype != dtype:
-            raise TypeError(f"out must have dtype {dtype} (the dtype argument), got {out.dtype}")
-        if out.shape != (out_h, out_w):
-            raise ValueError(f"out has shape {out.shape}, expected {(out_h, out_w)}")
-        if not out.flags.writeable:
-            raise ValueError("out is read-only")
-        if not (out.flags.c_contiguous or out.flags.f_contiguous):
-            raise ValueError("out must be C- or F-contiguous")
-        c_order = out.flags.c_contiguous
+        c_order = _check_out(out, (out_h, out_w), (dtype,))
         result = out
         result[...] = 0
     flat = (result if c_order else result.T).reshape(-1).view(np.uint8)
