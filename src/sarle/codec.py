@@ -203,7 +203,8 @@ def decode(
     Returns
     -------
     ndarray of bool
-        ``out`` when given. An empty list gives shape ``(0, 0, 0)``.
+        ``out`` when given. An empty list gives shape ``(0, 0, 0)``, or
+        ``(0, h2, w2)`` when ``size`` is given.
 
     Raises
     ------
