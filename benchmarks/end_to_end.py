@@ -1,0 +1,95 @@
+"""End to end on one core: read SA-1B JSON files, decode every image's masks, touch every byte.
+
+    python benchmarks/end_to_end.py [--images 3] [--repeat 5] [--corpus DIR]
+
+For each image: ``json.load`` the per-image file, decode all masks to an
+``(n, h, w)`` C-order bool array with ``threads=1``, then ``np.count_nonzero``
+over it, so every output byte is read. Two ways, reported as masks per hour:
+
+* ``fresh``: a new array per image (``np.zeros``: untouched background pages
+  cost nothing until read);
+* ``reuse``: one buffer kept across images and passed as ``out=`` (every
+  byte is written, since the buffer holds the previous image).
+
+The corpus is written to a temporary folder first (``benchmarks/corpus.py``,
+seed 0) unless ``--corpus`` names a folder of real ``sa_*.json`` files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import sarle
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def corpus_files(images: int, folder: str | None) -> list[str]:
+    if folder:
+        return sorted(glob.glob(os.path.join(folder, "sa_*.json")))[:images]
+    sys.path.insert(0, HERE)
+    import corpus
+
+    out = tempfile.mkdtemp(prefix="sarle-e2e-")
+    paths = []
+    for i, record in enumerate(corpus.make_corpus(images, seed=0)):
+        path = os.path.join(out, f"sa_{i}.json")
+        with open(path, "w") as handle:
+            json.dump(record, handle)
+        paths.append(path)
+    return paths
+
+
+def one_pass(paths: list[str], reuse: bool) -> tuple[float, int]:
+    buffer = None
+    masks = 0
+    start = time.perf_counter()
+    for path in paths:
+        with open(path, "rb") as handle:
+            record = json.load(handle)
+        rles = [a["segmentation"] for a in record["annotations"]]
+        if not rles:
+            continue
+        shape = (len(rles), *rles[0]["size"])
+        if reuse:
+            if buffer is None or buffer.shape[1:] != shape[1:] or buffer.shape[0] < shape[0]:
+                buffer = np.empty(shape, dtype=bool)
+            decoded = sarle.decode(rles, out=buffer[: shape[0]], threads=1)
+        else:
+            decoded = sarle.decode(rles, threads=1)
+        np.count_nonzero(decoded)
+        masks += len(rles)
+    return time.perf_counter() - start, masks
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--corpus", help="folder of real SA-1B sa_*.json files")
+    args = parser.parse_args(argv)
+    paths = corpus_files(args.images, args.corpus)
+    print(f"# {len(paths)} images; sarle {sarle.__version__}, numpy {np.__version__}")
+    for reuse in (False, True):
+        times = []
+        for _ in range(args.repeat):
+            seconds, masks = one_pass(paths, reuse)
+            times.append(seconds)
+        seconds = statistics.median(times)
+        name = "reuse (out=)" if reuse else "fresh arrays"
+        print(f"{name:14s} {masks / seconds * 3600 / 1e6:6.1f} M masks/hour/core "
+              f"({seconds / masks * 1e3:.3f} ms per mask, median of {args.repeat})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
