@@ -1091,6 +1091,21 @@ cdef int sample_mask(Src *src, int64_t h, const int64_t *src_col, int64_t w2,
     return r
 
 
+cdef int check_view(int64_t h, int64_t w, const int64_t[::1] src_col,
+                    const int64_t[::1] row_first, int64_t h2) except -1:
+    """A sampled view must be monotone and inside the mask (kernels rely on it)."""
+    cdef Py_ssize_t i
+    if row_first.shape[0] != h + 1:
+        raise ValueError("row_first must have h + 1 entries")
+    for i in range(src_col.shape[0]):
+        if src_col[i] < 0 or src_col[i] >= w or (i and src_col[i] < src_col[i - 1]):
+            raise ValueError("src_col must be non-decreasing within [0, w)")
+    for i in range(h + 1):
+        if row_first[i] < 0 or row_first[i] > h2 or (i and row_first[i] < row_first[i - 1]):
+            raise ValueError("row_first must be non-decreasing within [0, h2]")
+    return 0
+
+
 def sample_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
                 const int64_t[::1] row_first, int64_t h2, bint c_order,
                 uint8_t[::1] out, Py_ssize_t index_base):
@@ -1119,14 +1134,7 @@ def sample_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
     cdef list keep = []
     cdef uint8_t *base = NULL
     cdef Src *srcs
-    if row_first.shape[0] != h + 1:
-        raise ValueError("sample_into: row_first must have h + 1 entries")
-    for i in range(w2):
-        if src_col[i] < 0 or src_col[i] >= w or (i and src_col[i] < src_col[i - 1]):
-            raise ValueError("sample_into: src_col must be non-decreasing within [0, w)")
-    for i in range(h + 1):
-        if row_first[i] < 0 or row_first[i] > h2 or (i and row_first[i] < row_first[i - 1]):
-            raise ValueError("sample_into: row_first must be non-decreasing within [0, h2]")
+    check_view(h, w, src_col, row_first, h2)
     if out.shape[0] != n * block:
         raise ValueError("sample_into: output does not match")
     if block:
@@ -1195,10 +1203,14 @@ def label_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
     cdef Py_ssize_t nv, ncover, idx
     cdef int64_t acc
     cdef bint paint_any = h2 * w2 > 0 and total > 0
+    check_view(h, w, src_col, row_first, h2)
     if paint_order.shape[0] != n or out.shape[0] != h2 * w2 * itemsize \
-            or row_first.shape[0] != h + 1 or itemsize not in (1, 2, 4) \
+            or itemsize not in (1, 2, 4) \
             or n >= (<int64_t>1 << (8 * itemsize - (1 if itemsize == 4 else 0))):
         raise ValueError("label_into: paint order, view, output or label range do not match")
+    for i in range(n):
+        if paint_order[i] < 0 or paint_order[i] >= n:
+            raise ValueError("label_into: paint_order must hold mask indices")
     if n == 0:
         return
     bounds.data = cover.data = spare.data = visible.data = runs.data = NULL
