@@ -987,6 +987,18 @@ cdef inline void paint(void *out, int itemsize, int64_t start, int64_t count,
             out32[i] = <int32_t>label
 
 
+cdef inline void paint_column(void *out, int itemsize, const int64_t *tog, Py_ssize_t nt,
+                              int64_t base, int64_t h2, int64_t label) noexcept nogil:
+    """Paint one column-major output column from its toggle rows."""
+    cdef Py_ssize_t q = 0
+    cdef int64_t a, b
+    while q < nt:
+        a = tog[q]
+        b = tog[q + 1] if q + 1 < nt else h2
+        paint(out, itemsize, base + a, b - a, label)
+        q += 2
+
+
 cdef int sample_mask(Src *src, int64_t h, const int64_t *src_col, int64_t w2,
                      const int64_t *row_first, int64_t h2, bint c_order,
                      void *out, int itemsize, int64_t label) noexcept nogil:
@@ -1031,12 +1043,7 @@ cdef int sample_mask(Src *src, int64_t h, const int64_t *src_col, int64_t w2,
                 if sc == last_sc:
                     # Same source column as the previous output column.
                     if not c_order:
-                        q = 0
-                        while q < nprev:
-                            a = prev[q]
-                            b = prev[q + 1] if q + 1 < nprev else h2
-                            paint(out, itemsize, j * h2 + a, b - a, label)
-                            q += 2
+                        paint_column(out, itemsize, prev, nprev, j * h2, h2, label)
                     j += 1
                     continue
                 r = walk_column(&k, sc * h, tmp, &nt)
@@ -1056,12 +1063,7 @@ cdef int sample_mask(Src *src, int64_t h, const int64_t *src_col, int64_t w2,
             else:
                 ncur = 0
             if not c_order:
-                q = 0
-                while q < ncur:
-                    a = cur[q]
-                    b = cur[q + 1] if q + 1 < ncur else h2
-                    paint(out, itemsize, j * h2 + a, b - a, label)
-                    q += 2
+                paint_column(out, itemsize, cur, ncur, j * h2, h2, label)
             else:
                 nf = xor_sorted(prev, nprev, cur, ncur, flips)
                 q = 0
