@@ -28,10 +28,14 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def resolve_threads(threads: Optional[int]) -> int:
-    """``None`` -> all available cores; otherwise a positive int, checked."""
+def resolve_threads(threads: Optional[int]) -> Optional[int]:
+    """Check a ``threads=`` argument: ``None`` (all available cores) or a positive int.
+
+    ``None`` stays ``None``: ``run_slices`` asks the OS for the core count
+    only when a batch is big enough to split, so single-mask calls never do.
+    """
     if threads is None:
-        return available_cores()
+        return None
     if isinstance(threads, bool) or not isinstance(threads, int):
         raise TypeError(f"threads must be a positive int or None, got {threads!r}")
     if threads < 1:
@@ -52,15 +56,18 @@ def _executor(workers: int) -> ThreadPoolExecutor:
 
 
 def run_slices(
-    n: int, threads: int, work: Callable[[int, int], None], *, min_slice: int = 1
+    n: int, threads: Optional[int], work: Callable[[int, int], None], *, min_slice: int = 1
 ) -> None:
     """Call ``work(start, stop)`` over contiguous slices covering ``range(n)``.
 
-    At most ``threads`` slices, each of at least ``min_slice`` items (small
+    At most ``threads`` slices (``None``: one per available core), each of
+    at least ``min_slice`` items (small
     batches run on the calling thread alone: starting a thread costs more
     than a few small masks).
     """
-    slices = max(1, min(threads, n // max(1, min_slice)))
+    slices = max(1, n // max(1, min_slice))
+    if slices > 1:
+        slices = min(slices, available_cores() if threads is None else threads)
     if slices == 1:
         work(0, n)
         return

@@ -359,7 +359,7 @@ def label_map(
     cols, row_first, out_h, out_w = view
     counts = [p[0] for p in parsed]
     if paint == "area":
-        areas = _area_bbox(rles, False, 1)[0]
+        areas = _stats(parsed, True, False, 1)[0]
         paint_order = np.argsort(-areas.astype(np.float64), kind="stable").astype(np.int64)
     else:
         paint_order = np.arange(len(parsed), dtype=np.int64)
@@ -440,6 +440,11 @@ _MASKS_PER_SLICE = 64
 def _area_bbox(rle: Any, want_bbox: bool, threads: Optional[int]):
     threads = resolve_threads(threads)
     parsed, batch = _parse_one_or_many(rle)
+    return _stats(parsed, batch, want_bbox, threads)
+
+
+def _stats(parsed: List[_inputs.Parsed], batch: bool, want_bbox: bool, threads: Optional[int]):
+    """Areas (and boxes) of already-parsed masks."""
     n = len(parsed)
     counts = [p[0] for p in parsed]
     hs = np.array([p[1] for p in parsed], dtype=np.int64)
@@ -565,7 +570,7 @@ def iou(
     """
     threads = resolve_threads(threads)
     dt_parsed, dt_batch = _parse_one_or_many(dt)
-    gt_parsed, gt_batch = _parse_one_or_many(gt)
+    gt_parsed, gt_batch = (dt_parsed, dt_batch) if gt is dt else _parse_one_or_many(gt)
     m, n = len(dt_parsed), len(gt_parsed)
     if iscrowd is None:
         crowd = np.zeros(n, dtype=np.uint8)
@@ -587,9 +592,12 @@ def iou(
     if (gh, gw) != (h, w):
         raise ValueError(f"gt masks have size [{gh}, {gw}] but dt masks have size [{h}, {w}]")
     dt_b = _boundaries(dt_parsed, dt_batch, threads)
-    gt_b = _boundaries(gt_parsed, gt_batch, threads)
     dt_all, dt_off = _concat(dt_b), _offsets(dt_b)
-    gt_all, gt_off = _concat(gt_b), _offsets(gt_b)
+    if gt is dt:   # self-IoU (NMS, duplicates): parse once
+        gt_all, gt_off = dt_all, dt_off
+    else:
+        gt_b = _boundaries(gt_parsed, gt_batch, threads)
+        gt_all, gt_off = _concat(gt_b), _offsets(gt_b)
     out = np.zeros((m, n), dtype=np.float64)
 
     def work(start: int, stop: int) -> None:
