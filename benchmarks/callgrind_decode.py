@@ -35,7 +35,7 @@ import sys
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_JSON = os.path.join(HERE, os.pardir, "src", "sarle", "data", "sa_sample.json")
+DEFAULT_JSON = os.path.join(HERE, "data", "sa_sample.json")
 
 OPS = ("decode_F", "decode_C", "decode_batch", "encode", "area", "bbox", "iou", "merge")
 

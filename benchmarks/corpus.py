@@ -26,7 +26,7 @@ Masks are encoded with ``sarle.encode`` when sarle is importable, else with
 Usage::
 
     python benchmarks/corpus.py --images 3 --seed 0 --out DIR
-    python benchmarks/corpus.py --sample src/sarle/data/sa_sample.json
+    python benchmarks/corpus.py --sample benchmarks/data/sa_sample.json
 """
 
 from __future__ import annotations
@@ -416,7 +416,7 @@ def make_corpus(n_images, seed):
 
 
 def make_sample(seed=0):
-    """The small demo image shipped with sarle: 600 x 900, 40 masks (about 30 kB of JSON)."""
+    """The small image callgrind_decode.py uses (benchmarks/data): 600 x 900, 40 masks, about 25 kB."""
     return make_image((seed, 1_000_000), shape=(600, 900), n_masks=40, image_id=1)
 
 
@@ -441,7 +441,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     ap.add_argument("--out", help="directory for sa_<image_id>.json files")
     ap.add_argument("--sample", metavar="PATH",
-                    help="write only the small demo image (600x900, 40 masks) to PATH")
+                    help="write only the small callgrind image (600x900, 40 masks) to PATH")
     args = ap.parse_args(argv)
 
     name = _pick_encoder()[0]

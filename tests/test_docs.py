@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["sarle", "sarle.codec", "sarle.coco"]
+MODULES = ["sarle", "sarle.codec", "sarle.coco", "sarle.sa1b", "sarle.render"]
 
 
 @pytest.mark.parametrize("name", MODULES)

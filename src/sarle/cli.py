@@ -1,112 +1,625 @@
-"""The ``sarle`` command line.
+"""The ``sarle`` command line: jobs people run on SA-1B files and shards.
 
-``sarle demo`` decodes the SA-1B sample bundled with the package (or any
-SA-1B per-image JSON), checks the results and prints what it measured.
-Errors are one clear line on stderr and a non-zero exit status.
+::
+
+    sarle info PATH            images, masks, sizes, score quantiles
+    sarle verify PATH...       every RLE, area, bbox and id checked; exit 1 on failure
+    sarle render PATH -o F     the image with its masks overlaid, as PNG
+    sarle stats PATH...        dataset statistics over many shards
+    sarle bench                the codec benchmark on the bundled sample
+
+A PATH is an SA-1B per-image JSON, a tar shard, a directory of extracted
+files or a directory of shards; ``--sample`` uses the shard bundled with
+sarle. ``--json`` prints machine-readable output. Errors are one line on
+stderr and a non-zero exit status.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import sys
 import time
-from importlib import resources
-from typing import Callable, List, Optional
+import warnings
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import __version__, codec
+from . import __version__, codec, sa1b
 
-SAMPLE = "sa_sample.json"
-
-
-def sample_path() -> str:
-    """Path of the SA-1B-format sample JSON shipped with the package."""
-    return str(resources.files("sarle").joinpath("data", SAMPLE))
+QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
 
 
-def _median_seconds(job: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        job()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+# --------------------------------------------------------------------------- inputs
 
 
-def _demo(path: Optional[str], repeat: int) -> int:
-    path = path or sample_path()
-    with open(path, "rb") as handle:
-        record = json.load(handle)
-    image = record["image"]
-    annotations = record["annotations"]
-    rles = [a["segmentation"] for a in annotations]
-    h, w = image["height"], image["width"]
-    print(f"sarle {__version__}: {path}")
-    print(f"image {image.get('file_name', '?')}: {h}x{w}, {len(rles)} masks")
+def expand_paths(paths: Sequence[str]) -> List[str]:
+    """Shards to read: a directory of ``*.tar`` files counts as its tars."""
+    out = []
+    for path in paths:
+        if os.path.isdir(path):
+            tars = sorted(
+                (os.path.join(path, n) for n in os.listdir(path) if n.endswith((".tar", ".tar.gz"))),
+                key=sa1b._natural,
+            )
+            out.extend(tars if tars else [path])
+        elif os.path.exists(path):
+            out.append(path)
+        else:
+            raise ValueError(f"{path}: no such file or directory")
+    return out
 
-    masks = codec.decode(rles)
-    areas = codec.area(rles)
-    boxes = codec.bbox(rles)
-    if masks.shape != (len(rles), h, w):
-        raise ValueError(f"decoded shape {masks.shape} does not match the image {h}x{w}")
-    pixel_areas = masks.reshape(len(rles), -1).sum(axis=1)
-    if not np.array_equal(pixel_areas, areas):
-        raise ValueError("area() disagrees with the decoded masks")
-    stored = np.array([a.get("area", -1) for a in annotations])
-    print(f"areas: {int(areas.min())}..{int(areas.max())} px, "
-          f"stored 'area' matches decoded: {bool(np.array_equal(stored, areas))}")
-    stored_boxes = np.array([a["bbox"] for a in annotations], dtype=np.float64)
-    sa1b_convention = np.array_equal(stored_boxes[:, :2], boxes[:, :2]) and np.array_equal(
-        stored_boxes[:, 2:], np.maximum(boxes[:, 2:] - 1, 0)
-    )
-    print(f"stored 'bbox' = toBbox with w, h minus 1 (SA-1B convention): {sa1b_convention}")
-    reencoded = codec.encode(masks)
-    same = all(r["counts"] == e["counts"] for r, e in zip(rles, reencoded))
-    print(f"re-encoding gives the stored strings: {same}")
-    ious = codec.iou(rles, rles)
-    off_diagonal = ious[~np.eye(len(rles), dtype=bool)]
-    print(f"IoU {len(rles)}x{len(rles)}: max off-diagonal {off_diagonal.max():.3f}")
 
-    jobs = [
-        ("decode all masks -> (n, h, w) C bool", lambda: codec.decode(rles)),
-        ("decode all into a reused buffer", lambda: codec.decode(rles, out=masks)),
-        ("encode all masks from C order", lambda: codec.encode(masks)),
-        ("area of all masks", lambda: codec.area(rles)),
-        ("bbox of all masks", lambda: codec.bbox(rles)),
-        (f"IoU {len(rles)}x{len(rles)}", lambda: codec.iou(rles, rles)),
-    ]
-    print(f"\ntimings (median of {repeat}, one thread):")
-    for name, job in jobs:
-        seconds = _median_seconds(job, repeat)
-        print(f"  {name:40s} {seconds * 1e3:9.3f} ms  {seconds * 1e6 / len(rles):8.1f} us/mask")
+class JsonSource:
+    """One SA-1B JSON file as a source of one sample (its ``.jpg`` beside it, if any)."""
+
+    def __init__(self, path: str, images: bool, on_error: str) -> None:
+        self.path, self.images, self.on_error = path, images, on_error
+        self.skipped: List[sa1b.Skipped] = []
+
+    def __iter__(self) -> Iterator[sa1b.Sample]:
+        try:
+            record = sa1b.load(self.path)
+        except ValueError as error:
+            if self.on_error == "raise":
+                raise
+            self.skipped.append(sa1b.Skipped(self.path, os.path.basename(self.path), str(error)))
+            return
+        jpeg = None
+        jpeg_path = self.path[: -len(".json")] + ".jpg"
+        if self.images and os.path.exists(jpeg_path):
+            with open(jpeg_path, "rb") as handle:
+                jpeg = handle.read()
+        yield sa1b.Sample(os.path.basename(jpeg_path)[: -len(".jpg")], record, jpeg, self.path)
+
+
+def open_samples(path: str, *, images: bool, on_error: str = "raise") -> Any:
+    """An iterable of samples with a ``skipped`` list: a JSON file, a shard or a directory."""
+    if path.lower().endswith(".json") and not os.path.isdir(path):
+        return JsonSource(path, images, on_error)
+    return sa1b.iter_shard(path, images=images, on_error=on_error)
+
+
+def quiet_samples(source: Any) -> Iterator[sa1b.Sample]:
+    """Iterate without the skipped-samples warning (the commands report skips themselves)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sa1b.SkippedSamplesWarning)
+        yield from source
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class Progress:
+    """A one-line progress display on stderr (only on a terminal unless forced)."""
+
+    def __init__(self, total: int, enabled: Optional[bool] = None) -> None:
+        self.total = total
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.start = time.perf_counter()
+        self.last = 0.0
+        self.shards = self.images = self.masks = 0
+
+    def update(self, shards: int = 0, images: int = 0, masks: int = 0) -> None:
+        self.shards += shards
+        self.images += images
+        self.masks += masks
+        now = time.perf_counter()
+        if self.enabled and (now - self.last > 0.2 or shards):
+            self.last = now
+            rate = self.images / max(now - self.start, 1e-9)
+            sys.stderr.write(
+                f"\r  shards {self.shards}/{self.total}  images {self.images}  masks {self.masks}"
+                f"  {rate:.1f} images/s "
+            )
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def _edges() -> Dict[str, np.ndarray]:
+    return {
+        "masks_per_image": np.array([0, 1, 10, 25, 50, 75, 100, 125, 150, 200, 300, 500, np.inf]),
+        "area_fraction": np.concatenate([[0.0], 10.0 ** np.arange(-7.0, 0.01, 0.5), [np.inf]]),
+        "predicted_iou": np.concatenate([[-np.inf], np.round(np.arange(0.80, 1.041, 0.02), 2), [np.inf]]),
+        "stability_score": np.concatenate([[-np.inf], np.round(np.arange(0.80, 1.001, 0.02), 2), [np.inf]]),
+    }
+
+
+class DatasetStats:
+    """Counts and fixed-bin histograms of SA-1B records; merges exactly.
+
+    Every number is an integer count (or a sum of integers), so the stats
+    of a dataset equal the merge of its shards' stats in any order.
+    ``keep_values=True`` also keeps per-mask values for exact quantiles.
+    """
+
+    def __init__(self, keep_values: bool = False) -> None:
+        self.images = 0
+        self.masks = 0
+        self.pixels = 0
+        self.mask_pixels = 0
+        self.image_sizes: Dict[str, int] = {}
+        self.edges = _edges()
+        self.hist = {k: np.zeros(len(e) - 1, dtype=np.int64) for k, e in self.edges.items()}
+        self.keep_values = keep_values
+        self.values: Dict[str, List[np.ndarray]] = {k: [] for k in self.edges}
+        self.skipped: List[str] = []
+
+    def add(self, record: sa1b.ImageRecord) -> None:
+        h, w = record.height, record.width
+        n = len(record)
+        self.images += 1
+        self.masks += n
+        self.pixels += h * w
+        size = f"{h}x{w}"
+        self.image_sizes[size] = self.image_sizes.get(size, 0) + 1
+        areas = record.areas
+        self.mask_pixels += int(areas.sum())
+        columns = {
+            "masks_per_image": np.array([n], dtype=np.float64),
+            "area_fraction": areas / float(h * w) if h * w else np.zeros(n),
+            "predicted_iou": record.predicted_iou,
+            "stability_score": record.stability_score,
+        }
+        for key, values in columns.items():
+            self.hist[key] += _histogram(values, self.edges[key])
+            if self.keep_values:
+                self.values[key].append(np.asarray(values, dtype=np.float64))
+
+    def merge(self, other: "DatasetStats") -> "DatasetStats":
+        self.images += other.images
+        self.masks += other.masks
+        self.pixels += other.pixels
+        self.mask_pixels += other.mask_pixels
+        for size, count in other.image_sizes.items():
+            self.image_sizes[size] = self.image_sizes.get(size, 0) + count
+        for key in self.hist:
+            self.hist[key] += other.hist[key]
+            self.values[key].extend(other.values[key])
+        self.skipped.extend(other.skipped)
+        return self
+
+    def quantiles(self, key: str) -> Optional[List[float]]:
+        if not self.values[key]:
+            return None
+        values = np.concatenate(self.values[key])
+        return [float(v) for v in np.quantile(values, QUANTILES)] if values.size else None
+
+    def to_json(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {
+            "images": self.images,
+            "masks": self.masks,
+            "masks_per_image_mean": self.masks / self.images if self.images else 0.0,
+            "image_sizes": dict(sorted(self.image_sizes.items(), key=lambda kv: -kv[1])),
+            "mask_pixels_fraction": self.mask_pixels / self.pixels if self.pixels else 0.0,
+            "histograms": {
+                key: {"edges": [_finite(e) for e in self.edges[key]], "counts": self.hist[key].tolist()}
+                for key in self.hist
+            },
+            "skipped": list(self.skipped),
+        }
+        if self.keep_values:
+            out["quantiles"] = {
+                "q": list(QUANTILES),
+                **{key: self.quantiles(key) for key in self.values},
+            }
+        return out
+
+
+def _finite(value: float) -> Any:
+    return value if np.isfinite(value) else ("inf" if value > 0 else "-inf")
+
+
+def _histogram(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts per bin ``[edges[i], edges[i+1])``; the last bin includes +inf."""
+    index = np.searchsorted(edges, np.asarray(values, dtype=np.float64), side="right") - 1
+    index = np.clip(index, 0, len(edges) - 2)
+    return np.bincount(index, minlength=len(edges) - 1).astype(np.int64)
+
+
+def collect_stats(
+    paths: Sequence[str], *, keep_values: bool, on_error: str, progress: Progress
+) -> DatasetStats:
+    total = DatasetStats(keep_values)
+    for path in paths:
+        total.merge(shard_stats(path, keep_values=keep_values, on_error=on_error, progress=progress))
+        progress.update(shards=1)
+    return total
+
+
+def shard_stats(
+    path: str, *, keep_values: bool = False, on_error: str = "raise", progress: Optional[Progress] = None
+) -> DatasetStats:
+    """The :class:`DatasetStats` of one shard, JSON file or directory."""
+    stats = DatasetStats(keep_values)
+    source = open_samples(path, images=False, on_error=on_error)
+    for sample in quiet_samples(source):
+        try:
+            stats.add(sample.record)
+        except ValueError as error:
+            if on_error == "raise":
+                raise
+            stats.skipped.append(str(error))
+            continue
+        if progress is not None:
+            progress.update(images=1, masks=len(sample.record))
+    stats.skipped[:0] = [str(s) for s in source.skipped]
+    return stats
+
+
+# --------------------------------------------------------------------------- info
+
+
+def _format_quantiles(values: Optional[List[float]], digits: int = 4) -> str:
+    if values is None:
+        return "-"
+    return "  ".join(f"{v:.{digits}g}" for v in values)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    paths = _paths(args)
+    progress = Progress(len(paths), enabled=False if args.json else None)
+    stats = collect_stats(paths, keep_values=True, on_error=args.on_error, progress=progress)
+    progress.close()
+    if args.json:
+        print(json.dumps({"paths": paths, **stats.to_json()}, indent=2))
+        return 0
+    print(f"{', '.join(paths)}")
+    print(f"  images: {stats.images}   masks: {stats.masks}"
+          f"   masks per image: {stats.masks / max(stats.images, 1):.1f}")
+    sizes = sorted(stats.image_sizes.items(), key=lambda kv: -kv[1])
+    print("  image sizes (h x w): " + ", ".join(f"{s} ({c})" for s, c in sizes[:8])
+          + (f", ... {len(sizes) - 8} more" if len(sizes) > 8 else ""))
+    print(f"  quantiles            {'  '.join(f'q{int(q * 100):<3d}' for q in QUANTILES)}")
+    for key, label in (
+        ("masks_per_image", "masks per image"),
+        ("area_fraction", "area / image"),
+        ("predicted_iou", "predicted_iou"),
+        ("stability_score", "stability_score"),
+    ):
+        print(f"  {label:20s} {_format_quantiles(stats.quantiles(key))}")
+    _report_skipped(stats.skipped)
     return 0
+
+
+def _report_skipped(skipped: List[str]) -> None:
+    if skipped:
+        print(f"  skipped {len(skipped)} sample(s):", file=sys.stderr)
+        for line in skipped:
+            print(f"    {line}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- verify
+
+
+def verify_record(record: sa1b.ImageRecord, seen_ids: Optional[Dict[int, str]] = None) -> List[str]:
+    """Every problem with one record, as lines ``<where>: <problem>``."""
+    problems: List[str] = []
+    try:
+        record.check()
+    except ValueError as error:
+        return [str(error)]
+    n = len(record)
+    rles = record.segmentations
+    # every counts string parses and sums to h*w
+    decoded_area = np.zeros(n, dtype=np.int64)
+    true_boxes = np.zeros((n, 4))
+    valid = np.ones(n, dtype=bool)
+    try:
+        if n:
+            decoded_area = codec.area(rles).astype(np.int64)
+            true_boxes = codec.bbox(rles)
+    except ValueError:
+        for i, rle in enumerate(rles):
+            try:
+                decoded_area[i] = int(codec.area(rle))
+                true_boxes[i] = codec.bbox(rle)
+            except ValueError as error:
+                valid[i] = False
+                problems.append(f"{record.where(i)}: {error}")
+    for key, column in (
+        ("area", "areas"),
+        ("bbox", "bboxes"),
+        ("id", "ids"),
+        ("predicted_iou", "predicted_iou"),
+        ("stability_score", "stability_score"),
+        ("point_coords", "point_coords"),
+        ("crop_box", "crop_boxes"),
+    ):
+        try:
+            getattr(record, column)
+        except ValueError as error:
+            problems.append(str(error))
+    try:
+        stored_area = record.areas
+        for i in np.flatnonzero(valid & (stored_area != decoded_area)):
+            problems.append(
+                f"{record.where(int(i))}: stored area {int(stored_area[i])} != decoded area"
+                f" {int(decoded_area[i])}"
+            )
+    except ValueError:
+        pass
+    try:
+        stored = record.bboxes
+        expected = true_boxes.copy()
+        expected[:, 2:] = np.maximum(expected[:, 2:] - 1, 0)
+        for i in np.flatnonzero(valid & ~(stored == expected).all(axis=1)):
+            problems.append(
+                f"{record.where(int(i))}: stored bbox {stored[i].tolist()} is not SA-1B's"
+                f" toBbox-minus-1 {expected[i].tolist()} (toBbox {true_boxes[i].tolist()})"
+            )
+    except ValueError:
+        pass
+    try:
+        ids = record.ids
+        unique, counts = np.unique(ids, return_counts=True)
+        for ident in unique[counts > 1]:
+            problems.append(f"{record.source}: id {int(ident)} appears {int(counts[unique == ident][0])} times")
+        if seen_ids is not None:
+            for i, ident in enumerate(ids.tolist()):
+                if ident in seen_ids and seen_ids[ident] != record.source:
+                    problems.append(f"{record.where(i)}: id {ident} also in {seen_ids[ident]}")
+                seen_ids.setdefault(ident, record.source)
+    except ValueError:
+        pass
+    return problems
+
+
+def _jpeg_problem(sample: sa1b.Sample) -> Optional[str]:
+    if sample.jpeg is None:
+        return None
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        with Image.open(io.BytesIO(sample.jpeg)) as picture:
+            width, height = picture.size
+            picture.verify()
+    except Exception as error:  # Pillow raises many kinds
+        return f"{sample.shard}: {sample.key}.jpg: not a readable image ({error})"
+    record = sample.record
+    if (height, width) != (record.height, record.width):
+        return (f"{sample.shard}: {sample.key}.jpg: image is {height}x{width}, the JSON says"
+                f" {record.height}x{record.width}")
+    return None
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    paths = _paths(args)
+    progress = Progress(len(paths), enabled=False if args.json else None)
+    images = masks = 0
+    problems: List[str] = []
+    seen_ids: Dict[int, str] = {}
+    for path in paths:
+        source = open_samples(path, images=True, on_error="skip")
+        for sample in quiet_samples(source):
+            images += 1
+            masks += len(sample.record)
+            problems.extend(verify_record(sample.record, seen_ids))
+            jpeg = _jpeg_problem(sample)
+            if jpeg:
+                problems.append(jpeg)
+            progress.update(images=1, masks=len(sample.record))
+        problems.extend(str(s) for s in source.skipped)
+        progress.update(shards=1)
+    progress.close()
+    if args.json:
+        print(json.dumps({"paths": paths, "images": images, "masks": masks,
+                          "ok": not problems, "problems": problems}, indent=2))
+    else:
+        status = "OK" if not problems else f"{len(problems)} problem(s)"
+        print(f"{', '.join(paths)}: {images} images, {masks} masks checked: {status}")
+        limit = len(problems) if args.all else 50
+        for line in problems[:limit]:
+            print(f"  {line}")
+        if len(problems) > limit:
+            print(f"  ... and {len(problems) - limit} more (--all shows every one)")
+    return 0 if not problems else 1
+
+
+# --------------------------------------------------------------------------- render
+
+
+def _pick_sample(path: str, key: Optional[str], images: bool) -> sa1b.Sample:
+    source = open_samples(path, images=images)
+    for sample in source:
+        if key is None or sample.key == key or sample.record.file_name in (key, f"{key}.jpg"):
+            return sample
+    if key is None:
+        raise ValueError(f"{path}: no samples")
+    raise ValueError(f"{path}: no sample with key {key!r}")
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from . import render
+
+    paths = _paths(args)
+    if len(paths) != 1:
+        raise ValueError("render takes one path (a JSON, a shard or a directory)")
+    sample = _pick_sample(paths[0], args.key, images=not args.labels)
+    record = sample.record.filter(
+        min_predicted_iou=args.min_iou,
+        min_stability_score=args.min_stability,
+        min_area=args.min_area,
+        max_area_fraction=args.max_area_fraction,
+    )
+    image = None
+    if not args.labels:
+        if sample.jpeg is None:
+            print(f"sarle render: {sample.key}: no image found; drawing the label map only",
+                  file=sys.stderr)
+        else:
+            image = sample.image()
+            if image.shape[:2] != (record.height, record.width):
+                raise ValueError(
+                    f"{sample.shard}: {sample.key}.jpg is {image.shape[0]}x{image.shape[1]},"
+                    f" the JSON says {record.height}x{record.width}"
+                )
+    if len(record):
+        picture = render.overlay(
+            record.segmentations, image, alpha=args.alpha, outline=not args.no_outline
+        )
+    else:
+        picture = image.copy() if image is not None else np.full(
+            (record.height, record.width, 3), 24, dtype=np.uint8
+        )
+    output = args.output or f"{sample.key}.png"
+    render.write_png(picture, output)
+    kept = f"{len(record)} of {len(sample.record)}" if len(record) != len(sample.record) else str(len(record))
+    print(f"wrote {output}: {sample.key}, {record.width}x{record.height} px, {kept} masks"
+          + ("" if image is not None else " (label map)"))
+    return 0
+
+
+# --------------------------------------------------------------------------- stats
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    paths = _paths(args)
+    progress = Progress(len(paths), enabled=args.progress)
+    stats = collect_stats(paths, keep_values=False, on_error=args.on_error, progress=progress)
+    progress.close()
+    result = stats.to_json()
+    if args.json:
+        print(json.dumps({"paths": paths, **result}, indent=2))
+        return 0
+    print(f"{len(paths)} shard(s): {stats.images} images, {stats.masks} masks,"
+          f" {result['masks_per_image_mean']:.1f} masks per image,"
+          f" masks cover {100 * result['mask_pixels_fraction']:.1f}% of the pixels (with overlaps)")
+    for key, label in (
+        ("masks_per_image", "masks per image"),
+        ("area_fraction", "mask area / image area"),
+        ("predicted_iou", "predicted_iou"),
+        ("stability_score", "stability_score"),
+    ):
+        print(f"\n{label}:")
+        _print_histogram(stats.edges[key], stats.hist[key], log=key == "area_fraction")
+    _report_skipped(stats.skipped)
+    return 0
+
+
+def _print_histogram(edges: np.ndarray, counts: np.ndarray, log: bool = False) -> None:
+    total = max(int(counts.sum()), 1)
+    peak = max(int(counts.max()), 1) if counts.size else 1
+
+    def edge(v: float) -> str:
+        if not np.isfinite(v):
+            return "inf" if v > 0 else "-inf"
+        return f"{v:.0e}" if log and 0 < v < 1 else f"{v:g}"
+
+    for lo, hi, count in zip(edges[:-1], edges[1:], counts):
+        if count == 0 and not np.isfinite(lo) or count == 0 and not np.isfinite(hi):
+            continue
+        bar = "#" * int(round(40 * count / peak))
+        print(f"  [{edge(lo):>6s}, {edge(hi):>6s})  {int(count):>10d}  {100 * count / total:5.1f}%  {bar}")
+
+
+# --------------------------------------------------------------------------- bench
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import _bench
+
+    results = _bench.run(repeat=args.repeat, out=sys.stdout if not args.json else None)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _paths(args: argparse.Namespace) -> List[str]:
+    given = getattr(args, "paths", None) or []
+    given = [given] if isinstance(given, str) else list(given)
+    if args.sample:
+        given.append(sa1b.sample_path())
+    if not given:
+        raise ValueError("give a PATH (an SA-1B JSON, a tar shard or a directory) or --sample")
+    return expand_paths(given)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="sarle", description="Fast, safe COCO RLE masks for SA-1B."
+        prog="sarle",
+        description="Fast, safe COCO RLE masks for SA-1B: inspect, check, draw and time shards.",
+        epilog="A PATH is an SA-1B per-image JSON, a tar shard (sa_N.jpg + sa_N.json), a directory"
+        " of extracted files, or a directory of shards. --sample uses the shard shipped with sarle.",
     )
     parser.add_argument("--version", action="version", version=f"sarle {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser(
-        "demo", help="decode an SA-1B image JSON (default: the bundled sample), check, time"
-    )
-    demo.add_argument("path", nargs="?", help="SA-1B per-image JSON (default: bundled sample)")
-    demo.add_argument("--repeat", type=int, default=20, help="timing repeats (median)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str, many: bool = True) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.add_argument("paths", nargs="*" if many else "?", metavar="PATH",
+                         help="JSON, shard or directory" + (" (several allowed)" if many else ""))
+        sub.add_argument("--sample", action="store_true", help="use the sample shard shipped with sarle")
+        return sub
+
+    info = command("info", "images, masks, size distribution and score quantiles")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                      help="skip unreadable samples (they are listed) instead of stopping")
+    info.set_defaults(run=cmd_info)
+
+    verify = command("verify", "check every RLE, area, bbox and id; exit status 1 on any problem")
+    verify.add_argument("--json", action="store_true", help="print JSON")
+    verify.add_argument("--all", action="store_true", help="list every problem (default: first 50)")
+    verify.set_defaults(run=cmd_verify)
+
+    render = command("render", "draw an image with its masks overlaid, as PNG", many=False)
+    render.add_argument("--key", help="which image, e.g. sa_1 (default: the first)")
+    render.add_argument("-o", "--output", help="PNG to write (default: KEY.png)")
+    render.add_argument("--labels", action="store_true",
+                        help="draw the label map alone, without the image")
+    render.add_argument("--alpha", type=float, default=0.5, help="mask opacity (default 0.5)")
+    render.add_argument("--no-outline", action="store_true", help="do not outline the masks")
+    render.add_argument("--min-iou", type=float, help="keep masks with predicted_iou >= this")
+    render.add_argument("--min-stability", type=float, help="keep masks with stability_score >= this")
+    render.add_argument("--min-area", type=int, help="keep masks of at least this many pixels")
+    render.add_argument("--max-area-fraction", type=float,
+                        help="keep masks covering at most this fraction of the image")
+    render.set_defaults(run=cmd_render)
+
+    stats = command("stats", "statistics over many shards: masks per image, area and score histograms")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    stats.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                       help="skip unreadable samples (they are listed) instead of stopping")
+    stats.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="progress on stderr (default: when stderr is a terminal)")
+    stats.set_defaults(run=cmd_stats)
+
+    bench = commands.add_parser(
+        "bench", help="time the codec on the sample shard against pycocotools and rlemasklib",
+        description="Time sarle on the bundled sample shard, against pycocotools and rlemasklib"
+        " when they are installed (pip install 'sarle[bench]'). The full benchmark is"
+        " benchmarks/bench.py in the source tree.")
+    bench.add_argument("--repeat", type=int, default=7, help="repeats per job (median; default 7)")
+    bench.add_argument("--json", action="store_true", help="print JSON")
+    bench.set_defaults(run=cmd_bench)
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "demo":
-            return _demo(args.path, max(1, args.repeat))
-    except (OSError, ValueError, TypeError, KeyError) as error:
+        return int(args.run(args))
+    except (OSError, ValueError, TypeError) as error:
         print(f"sarle {args.command}: error: {error}", file=sys.stderr)
         return 1
-    return 2
+    except KeyboardInterrupt:
+        print(f"sarle {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
