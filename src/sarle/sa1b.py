@@ -1028,7 +1028,7 @@ def _directory_samples(path: str) -> Callable[[ShardReader], Iterator[Sample]]:
 
 
 def _tar_path_samples(path: str) -> Callable[[ShardReader], Iterator[Sample]]:
-    """A tar on disk: read the member index, then each pair by offset."""
+    """A tar on disk: members read in place (JPEGs not even read with ``images=False``)."""
     try:
         handle = open(path, "rb")
     except OSError as error:
@@ -1041,56 +1041,89 @@ def _tar_path_samples(path: str) -> Callable[[ShardReader], Iterator[Sample]]:
     except (OSError, EOFError) as error:
         handle.close()
         raise _ShardError(f"cannot read the tar: {error}") from None
+    return lambda reader: _tar_samples(archive, reader, seekable=True, owned=handle)
+
+
+def _tar_stream_samples(
+    stream: IO[bytes], name: str, owned: bool = False
+) -> Callable[[ShardReader], Iterator[Sample]]:
+    """A tar read front to back (a pipe, a socket, a compressed file)."""
 
     def samples(reader: ShardReader) -> Iterator[Sample]:
         try:
-            groups: Dict[str, Dict[str, tarfile.TarInfo]] = {}
-            order: List[str] = []
-            last = "the start"
-            truncated = None
-            cut_short: List[str] = []
-            try:
-                for info in archive:
-                    last = info.name
-                    parts = _split(info.name) if info.isfile() else None
-                    if parts is None:
-                        if not info.isdir():
-                            reader.ignored.append(info.name)
-                        continue
-                    group = groups.setdefault(parts[0], {})
-                    if not group:
-                        order.append(parts[0])
-                    group[parts[2]] = info
-            except (tarfile.TarError, OSError, EOFError) as error:
-                truncated = f"truncated or corrupt after member {last}: {error}"
-            for name in order:
-                members = groups[name]
-                key = os.path.basename(name)
-                if "json" not in members or "jpg" not in members:
-                    member = (members.get("json") or members["jpg"]).name
-                    if truncated:
-                        cut_short.append(member)
-                    elif "json" not in members:
-                        reader._fail(member, "a JPEG without its JSON")
-                    else:
-                        reader._fail(member, "a JSON without its JPEG")
-                    continue
-                try:
-                    data = _read_member(archive, members["json"])
-                    jpeg = _read_member(archive, members["jpg"]) if reader.images else None
-                except (tarfile.TarError, OSError, EOFError) as error:
-                    reader._fail(members["json"].name, f"cannot read the member: {error}")
-                    continue
-                sample = reader._sample(key, members["json"].name, data, jpeg)
-                if sample is not None:
-                    yield sample
-            if truncated:
-                reader._fail("", _truncation(truncated, cut_short))
-        finally:
-            archive.close()
-            handle.close()
+            archive = tarfile.open(fileobj=stream, mode="r|*")
+        except (tarfile.TarError, OSError, EOFError) as error:
+            if owned:
+                stream.close()
+            reader._fail("", f"cannot read the tar: {error}")
+            return
+        yield from _tar_samples(archive, reader, seekable=False, owned=stream if owned else None)
 
     return samples
+
+
+def _tar_samples(
+    archive: tarfile.TarFile, reader: ShardReader, seekable: bool, owned: Optional[IO[bytes]]
+) -> Iterator[Sample]:
+    """Pair ``.json`` and ``.jpg`` members as they come; yield each pair once complete.
+
+    Only unpaired members wait (their headers on a seekable file, their bytes on a
+    stream), and ``tarfile``'s member list is emptied as we go, so memory stays at one
+    sample for a shard whose pairs are adjacent, whatever its size.
+    """
+    pending: Dict[str, Dict[str, Any]] = {}
+    last = "the start"
+    try:
+        while True:
+            try:
+                info = archive.next()
+            except (tarfile.TarError, OSError, EOFError) as error:
+                cut_short = [e.get("json_name") or e["jpg_name"] for e in pending.values()]
+                reader._fail("", _truncation(f"truncated or corrupt after member {last}: {error}", cut_short))
+                return
+            if info is None:
+                break
+            archive.members.clear()  # tarfile keeps every header otherwise
+            parts = _split(info.name) if info.isfile() else None
+            if parts is None:
+                if not info.isdir():
+                    reader.ignored.append(info.name)
+                continue
+            group, key, kind = parts
+            last = info.name
+            entry = pending.setdefault(group, {})
+            entry[kind + "_name"] = info.name
+            if seekable:
+                entry[kind] = info  # read when the pair is complete
+            else:
+                try:
+                    entry[kind] = _read_member(archive, info) if kind == "json" or reader.images else None
+                except (tarfile.TarError, OSError, EOFError) as error:
+                    reader._fail("", f"truncated or corrupt in member {info.name}: {error}")
+                    return
+            if "json" not in entry or "jpg" not in entry:
+                continue
+            del pending[group]
+            data, jpeg = entry["json"], entry["jpg"]
+            if seekable:
+                try:
+                    data = _read_member(archive, data)
+                    jpeg = _read_member(archive, jpeg) if reader.images else None
+                except (tarfile.TarError, OSError, EOFError) as error:
+                    reader._fail(entry["json_name"], f"cannot read the member: {error}")
+                    continue
+            sample = reader._sample(key, entry["json_name"], data, jpeg)
+            if sample is not None:
+                yield sample
+        for entry in pending.values():
+            if "json" in entry:
+                reader._fail(entry["json_name"], "a JSON without its JPEG")
+            else:
+                reader._fail(entry["jpg_name"], "a JPEG without its JSON")
+    finally:
+        archive.close()
+        if owned is not None:
+            owned.close()
 
 
 def _truncation(message: str, cut_short: List[str]) -> str:
@@ -1107,52 +1140,6 @@ def _read_member(archive: tarfile.TarFile, info: tarfile.TarInfo) -> bytes:
     if len(data) != info.size:
         raise EOFError(f"{info.name}: member is cut short ({len(data)} of {info.size} bytes)")
     return data
-
-
-def _tar_stream_samples(stream: IO[bytes], name: str, owned: bool = False) -> Callable[[ShardReader], Iterator[Sample]]:
-    """A tar read front to back (a pipe, a socket, a compressed file)."""
-
-    def samples(reader: ShardReader) -> Iterator[Sample]:
-        pending: Dict[str, Dict[str, Any]] = {}
-        try:
-            try:
-                archive = tarfile.open(fileobj=stream, mode="r|*")
-            except (tarfile.TarError, OSError, EOFError) as error:
-                reader._fail("", f"cannot read the tar: {error}")
-                return
-            last = "the start"
-            try:
-                for info in archive:
-                    parts = _split(info.name) if info.isfile() else None
-                    if parts is None:
-                        if not info.isdir():
-                            reader.ignored.append(info.name)
-                        continue
-                    group, key, kind = parts
-                    data = _read_member(archive, info) if kind == "json" or reader.images else None
-                    entry = pending.setdefault(group, {})
-                    entry[kind] = data
-                    entry[kind + "_name"] = info.name
-                    last = info.name
-                    if "json" in entry and "jpg" in entry:
-                        del pending[group]
-                        sample = reader._sample(key, entry["json_name"], entry["json"], entry["jpg"])
-                        if sample is not None:
-                            yield sample
-            except (tarfile.TarError, OSError, EOFError) as error:
-                cut_short = [e.get("json_name") or e["jpg_name"] for e in pending.values()]
-                reader._fail("", _truncation(f"truncated or corrupt after member {last}: {error}", cut_short))
-                return
-            for group, entry in pending.items():
-                if "json" in entry:
-                    reader._fail(entry["json_name"], "a JSON without its JPEG")
-                else:
-                    reader._fail(entry["jpg_name"], "a JPEG without its JSON")
-        finally:
-            if owned:
-                stream.close()
-
-    return samples
 
 
 # --------------------------------------------------------------------------- torch
