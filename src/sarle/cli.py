@@ -20,6 +20,7 @@ import argparse
 import io
 import json
 import os
+import re
 import sys
 import time
 import warnings
@@ -55,13 +56,13 @@ def expand_paths(paths: Sequence[str]) -> List[str]:
 class JsonSource:
     """One SA-1B JSON file as a source of one sample (its ``.jpg`` beside it, if any)."""
 
-    def __init__(self, path: str, images: bool, on_error: str) -> None:
-        self.path, self.images, self.on_error = path, images, on_error
+    def __init__(self, path: str, images: bool, on_error: str, check: bool = True) -> None:
+        self.path, self.images, self.on_error, self.check = path, images, on_error, check
         self.skipped: List[sa1b.Skipped] = []
 
     def __iter__(self) -> Iterator[sa1b.Sample]:
         try:
-            record = sa1b.load(self.path)
+            record = sa1b.load(self.path, check=self.check)
         except ValueError as error:
             if self.on_error == "raise":
                 raise
@@ -75,11 +76,11 @@ class JsonSource:
         yield sa1b.Sample(os.path.basename(jpeg_path)[: -len(".jpg")], record, jpeg, self.path)
 
 
-def open_samples(path: str, *, images: bool, on_error: str = "raise") -> Any:
+def open_samples(path: str, *, images: bool, on_error: str = "raise", check: bool = True) -> Any:
     """An iterable of samples with a ``skipped`` list: a JSON file, a shard or a directory."""
     if path.lower().endswith(".json") and not os.path.isdir(path):
-        return JsonSource(path, images, on_error)
-    return sa1b.iter_shard(path, images=images, on_error=on_error)
+        return JsonSource(path, images, on_error, check)
+    return sa1b.iter_shard(path, images=images, on_error=on_error, check=check)
 
 
 def quiet_samples(source: Any) -> Iterator[sa1b.Sample]:
@@ -302,76 +303,76 @@ def _report_skipped(skipped: List[str]) -> None:
 
 
 def verify_record(record: sa1b.ImageRecord, seen_ids: Optional[Dict[int, str]] = None) -> List[str]:
-    """Every problem with one record, as lines ``<where>: <problem>``."""
-    problems: List[str] = []
+    """Every problem with one record, as lines ``<where>: <problem>``.
+
+    Structure and field types (:meth:`ImageRecord.problems`); every counts
+    string parses and sums to h·w; stored ``area`` equals the decoded area;
+    stored ``bbox`` is SA-1B's ``toBbox`` with w and h minus 1; ids unique in
+    the record and, with ``seen_ids``, across records.
+    """
+    problems = list(record.problems())
     try:
-        record.check()
-    except ValueError as error:
-        return [str(error)]
+        h, w = record.height, record.width
+    except ValueError:
+        return problems
     n = len(record)
-    rles = record.segmentations
-    # every counts string parses and sums to h*w
+    usable = [
+        i for i, a in enumerate(record.annotations)
+        if record._annotation_problem(i, a, h, w) is None
+    ]
     decoded_area = np.zeros(n, dtype=np.int64)
     true_boxes = np.zeros((n, 4))
-    valid = np.ones(n, dtype=bool)
+    valid = np.zeros(n, dtype=bool)
+    rles = [record.annotations[i]["segmentation"] for i in usable]
     try:
-        if n:
-            decoded_area = codec.area(rles).astype(np.int64)
-            true_boxes = codec.bbox(rles)
+        if rles:
+            decoded_area[usable] = codec.area(rles).astype(np.int64)
+            true_boxes[usable] = codec.bbox(rles)
+        valid[usable] = True
     except ValueError:
-        for i, rle in enumerate(rles):
+        for i in usable:
+            rle = record.annotations[i]["segmentation"]
             try:
                 decoded_area[i] = int(codec.area(rle))
                 true_boxes[i] = codec.bbox(rle)
+                valid[i] = True
             except ValueError as error:
-                valid[i] = False
                 problems.append(f"{record.where(i)}: {error}")
-    for key, column in (
-        ("area", "areas"),
-        ("bbox", "bboxes"),
-        ("id", "ids"),
-        ("predicted_iou", "predicted_iou"),
-        ("stability_score", "stability_score"),
-        ("point_coords", "point_coords"),
-        ("crop_box", "crop_boxes"),
-    ):
-        try:
-            getattr(record, column)
-        except ValueError as error:
-            problems.append(str(error))
-    try:
-        stored_area = record.areas
-        for i in np.flatnonzero(valid & (stored_area != decoded_area)):
-            problems.append(
-                f"{record.where(int(i))}: stored area {int(stored_area[i])} != decoded area"
-                f" {int(decoded_area[i])}"
-            )
-    except ValueError:
-        pass
-    try:
-        stored = record.bboxes
-        expected = true_boxes.copy()
-        expected[:, 2:] = np.maximum(expected[:, 2:] - 1, 0)
-        for i in np.flatnonzero(valid & ~(stored == expected).all(axis=1)):
-            problems.append(
-                f"{record.where(int(i))}: stored bbox {stored[i].tolist()} is not SA-1B's"
-                f" toBbox-minus-1 {expected[i].tolist()} (toBbox {true_boxes[i].tolist()})"
-            )
-    except ValueError:
-        pass
-    try:
-        ids = record.ids
-        unique, counts = np.unique(ids, return_counts=True)
-        for ident in unique[counts > 1]:
-            problems.append(f"{record.source}: id {int(ident)} appears {int(counts[unique == ident][0])} times")
+    for i in np.flatnonzero(valid):
+        annotation = record.annotations[i]
+        where = record.where(int(i))
+        area = annotation.get("area")
+        if record._field_problem(int(i), "area", area) is None and area != decoded_area[i]:
+            problems.append(f"{where}: stored area {area} != decoded area {int(decoded_area[i])}")
+        box = annotation.get("bbox")
+        if record._field_problem(int(i), "bbox", box) is None:
+            expected = true_boxes[i].copy()
+            expected[2:] = np.maximum(expected[2:] - 1, 0)
+            if not np.array_equal(np.asarray(box, dtype=np.float64), expected):
+                problems.append(
+                    f"{where}: stored bbox {list(box)} is not SA-1B's toBbox-minus-1"
+                    f" {expected.tolist()} (toBbox {true_boxes[i].tolist()})"
+                )
+    ids: Dict[int, int] = {}
+    for i, annotation in enumerate(record.annotations):
+        ident = annotation.get("id") if isinstance(annotation, dict) else None
+        if ident is None or record._field_problem(i, "id", ident) is not None:
+            continue
+        if ident in ids:
+            problems.append(f"{record.where(i)}: id {ident} repeats annotation {ids[ident]}")
+            continue
+        ids[ident] = i
         if seen_ids is not None:
-            for i, ident in enumerate(ids.tolist()):
-                if ident in seen_ids and seen_ids[ident] != record.source:
-                    problems.append(f"{record.where(i)}: id {ident} also in {seen_ids[ident]}")
-                seen_ids.setdefault(ident, record.source)
-    except ValueError:
-        pass
-    return problems
+            if ident in seen_ids:
+                problems.append(f"{record.where(i)}: id {ident} also in {seen_ids[ident]}")
+            else:
+                seen_ids[ident] = record.source
+    return sorted(problems, key=_annotation_index)
+
+
+def _annotation_index(message: str) -> int:
+    found = re.search(r": annotation (\d+)", message)
+    return int(found.group(1)) if found else -1
 
 
 def _jpeg_problem(sample: sa1b.Sample) -> Optional[str]:
@@ -401,7 +402,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     problems: List[str] = []
     seen_ids: Dict[int, str] = {}
     for path in paths:
-        source = open_samples(path, images=True, on_error="skip")
+        source = open_samples(path, images=True, on_error="skip", check=False)
         for sample in quiet_samples(source):
             images += 1
             masks += len(sample.record)
@@ -614,6 +615,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
+    except BrokenPipeError:  # e.g. `sarle verify ... | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (OSError, ValueError, TypeError) as error:
         print(f"sarle {args.command}: error: {error}", file=sys.stderr)
         return 1

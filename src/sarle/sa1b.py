@@ -169,8 +169,9 @@ class ImageRecord:
     source : str, optional
         Where the record came from, used in error messages.
     check : bool
-        Check the structure now (default). ``False`` defers every check to
-        first use (``sarle verify`` reports problems itself).
+        Check the whole record now (default; see :meth:`check`). ``False``
+        defers every check to first use (``sarle verify`` reports problems
+        itself).
     """
 
     def __init__(
@@ -241,43 +242,95 @@ class ImageRecord:
         return f"{self.source}: annotation {index}{suffix}"
 
     def check(self) -> None:
-        """Check the structure: image fields, and every annotation's RLE.
+        """Check the whole record: image fields, every annotation and every field.
 
-        Raises ``ValueError`` naming the annotation when one is not a dict,
-        has no ``segmentation`` with ``size`` and ``counts``, or its size is
-        not the image's ``[height, width]``. Counts strings are checked by
-        the codec when they are used (``sarle verify`` checks them all).
+        Raises ``ValueError`` naming the annotation (index and id) when one
+        is not a dict, has no ``segmentation`` with ``size`` and ``counts``,
+        has a size other than the image's ``[height, width]``, or has a
+        missing or mistyped field (``id``, ``area``, ``bbox``,
+        ``predicted_iou``, ``point_coords``, ``stability_score``,
+        ``crop_box``); this also builds the columns. Counts strings are
+        checked by the codec when they are used (``sarle verify`` checks
+        them all).
         """
-        h, w = self.height, self.width
-        self.image_id, self.file_name  # noqa: B018 - raise on a bad field
+        for message in self.problems(first_only=True):
+            raise ValueError(message)
+
+    #: Columns and the field each is built from, in SA-1B's field order.
+    COLUMNS = (
+        ("ids", "id"),
+        ("bboxes", "bbox"),
+        ("areas", "area"),
+        ("predicted_iou", "predicted_iou"),
+        ("point_coords", "point_coords"),
+        ("stability_score", "stability_score"),
+        ("crop_boxes", "crop_box"),
+    )
+
+    def problems(self, first_only: bool = False) -> Iterator[str]:
+        """Every structural problem of the record, one message each (see :meth:`check`).
+
+        ``sarle verify`` lists them all; :meth:`check` raises the first.
+        """
+        try:
+            h, w = self.height, self.width
+            self.image_id, self.file_name  # noqa: B018 - raise on a bad field
+        except ValueError as error:
+            yield str(error)
+            return
+        bad = set()
         for i, annotation in enumerate(self.annotations):
-            if not isinstance(annotation, dict):
-                raise ValueError(
-                    f"{self.source}: annotation {i} must be a dict, got {type(annotation).__name__}"
-                )
-            rle = annotation.get("segmentation")
-            if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
-                raise ValueError(
-                    f"{self.where(i)}: 'segmentation' must be an RLE dict with 'size' and"
-                    f" 'counts', got {_short(rle)}"
-                )
-            size = rle["size"]
-            if (
-                not isinstance(size, (list, tuple, np.ndarray))
-                or len(size) != 2
-                or not all(_is_int(v) for v in size)
-            ):
-                raise ValueError(f"{self.where(i)}: segmentation size must be [h, w], got {size!r}")
-            if int(size[0]) != h or int(size[1]) != w:
-                raise ValueError(
-                    f"{self.where(i)}: segmentation size {[int(v) for v in size]} is not the"
-                    f" image's [height, width] = {[h, w]}"
-                )
-            if not isinstance(rle["counts"], (str, bytes, list)):
-                raise ValueError(
-                    f"{self.where(i)}: segmentation counts must be a string, got"
-                    f" {type(rle['counts']).__name__}"
-                )
+            message = self._annotation_problem(i, annotation, h, w)
+            if message:
+                bad.add(i)
+                yield message
+                if first_only:
+                    return
+        for column, key in self.COLUMNS:
+            try:
+                getattr(self, column)
+                continue
+            except ValueError as error:
+                if first_only:
+                    yield str(error)
+                    return
+            for i, annotation in enumerate(self.annotations):  # every bad one, not only the first
+                if i not in bad:
+                    message = (
+                        self._field_problem(i, key, annotation[key])
+                        if key in annotation
+                        else f"{self.where(i)}: no '{key}' field"
+                    )
+                    if message:
+                        yield message
+
+    def _annotation_problem(self, i: int, annotation: Any, h: int, w: int) -> Optional[str]:
+        if not isinstance(annotation, dict):
+            return f"{self.source}: annotation {i} must be a dict, got {type(annotation).__name__}"
+        rle = annotation.get("segmentation")
+        if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
+            return (
+                f"{self.where(i)}: 'segmentation' must be an RLE dict with 'size' and"
+                f" 'counts', got {_short(rle)}"
+            )
+        size = rle["size"]
+        if (
+            not isinstance(size, (list, tuple, np.ndarray))
+            or len(size) != 2
+            or not all(_is_int(v) for v in size)
+        ):
+            return f"{self.where(i)}: segmentation size must be [h, w], got {_short(size)}"
+        if int(size[0]) != h or int(size[1]) != w:
+            return (
+                f"{self.where(i)}: segmentation size {[int(v) for v in size]} is not the"
+                f" image's [height, width] = {[h, w]}"
+            )
+        if not isinstance(rle["counts"], (str, bytes, list)):
+            return (
+                f"{self.where(i)}: segmentation counts must be a string, got"
+                f" {type(rle['counts']).__name__}"
+            )
+        return None
 
     # ---------------------------------------------------------------- sequence
 
@@ -335,72 +388,83 @@ class ImageRecord:
                 raise ValueError(f"{self.where(i)}: annotation is not a dict") from None
         return values
 
-    def _column(self, key: str, dtype: Any, shape: Tuple[int, ...], what: str) -> np.ndarray:
+    #: field -> (dtype, shape of one value, what it must be)
+    FIELDS: Dict[str, Tuple[Any, Tuple[int, ...], str]] = {
+        "id": (np.int64, (), "an integer"),
+        "area": (np.int64, (), "an integer"),
+        "bbox": (np.float64, (4,), "[x, y, w, h]"),
+        "predicted_iou": (np.float64, (), "a number"),
+        "stability_score": (np.float64, (), "a number"),
+        "point_coords": (np.float64, (1, 2), "[[x, y]]"),
+        "crop_box": (np.float64, (4,), "[x, y, w, h]"),
+    }
+
+    def _column(self, key: str) -> np.ndarray:
+        dtype, shape, _ = self.FIELDS[key]
         values = self._values(key)
-        kinds = "iu" if np.dtype(dtype).kind in "iu" else "iuf"
         column = None
-        if values:
+        if not values:
+            column = np.empty((0,) + shape, dtype=dtype)
+        else:
             try:
                 column = np.array(values)
             except (TypeError, ValueError):  # ragged
                 column = None
-        else:
-            column = np.empty((0,) + shape, dtype=dtype)
-        if (
-            column is None
-            or column.shape != (len(values),) + shape
-            or column.dtype.kind not in kinds
-            or (column.dtype == np.uint64 and kinds == "iu" and (column > np.iinfo(np.int64).max).any())
-        ):
+            if column is not None and not _fits(column, dtype, (len(values),) + shape):
+                column = None
+        if column is None:
             for i, value in enumerate(values):
-                try:
-                    item = np.asarray(value)
-                    good = item.shape == shape and item.dtype.kind in kinds
-                    if good and kinds == "iu" and item.dtype == np.uint64:
-                        good = bool((item <= np.iinfo(np.int64).max).all())
-                except (TypeError, ValueError, OverflowError):
-                    good = False
-                if not good:
-                    raise ValueError(f"{self.where(i)}: '{key}' must be {what}, got {_short(value)}")
+                message = self._field_problem(i, key, value)
+                if message:
+                    raise ValueError(message)
             raise ValueError(f"{self.source}: '{key}' values do not form a column")  # pragma: no cover
         column = column.astype(dtype)
         column.flags.writeable = False
         return column
 
+    def _field_problem(self, i: int, key: str, value: Any) -> Optional[str]:
+        """The message for a bad ``annotations[i][key]``, or None if it is fine."""
+        dtype, shape, what = self.FIELDS[key]
+        try:
+            good = _fits(np.asarray(value), dtype, shape)
+        except (TypeError, ValueError, OverflowError):
+            good = False
+        return None if good else f"{self.where(i)}: '{key}' must be {what}, got {_short(value)}"
+
     @cached_property
     def ids(self) -> np.ndarray:
         """``(n,)`` int64: the annotations' ``id``."""
-        return self._column("id", np.int64, (), "an integer")
+        return self._column("id")
 
     @cached_property
     def areas(self) -> np.ndarray:
         """``(n,)`` int64: the stored ``area`` (pixel count)."""
-        return self._column("area", np.int64, (), "an integer")
+        return self._column("area")
 
     @cached_property
     def bboxes(self) -> np.ndarray:
         """``(n, 4)`` float64: the stored ``bbox`` ``[x, y, w, h]`` (SA-1B's: w, h one less)."""
-        return self._column("bbox", np.float64, (4,), "[x, y, w, h]")
+        return self._column("bbox")
 
     @cached_property
     def predicted_iou(self) -> np.ndarray:
         """``(n,)`` float64: SAM's predicted IoU (it can exceed 1)."""
-        return self._column("predicted_iou", np.float64, (), "a number")
+        return self._column("predicted_iou")
 
     @cached_property
     def stability_score(self) -> np.ndarray:
         """``(n,)`` float64: SAM's stability score."""
-        return self._column("stability_score", np.float64, (), "a number")
+        return self._column("stability_score")
 
     @cached_property
     def point_coords(self) -> np.ndarray:
         """``(n, 2)`` float64: the prompt point ``[x, y]`` of each mask, in pixels."""
-        return self._column("point_coords", np.float64, (1, 2), "[[x, y]]").reshape(-1, 2)
+        return self._column("point_coords").reshape(-1, 2)
 
     @cached_property
     def crop_boxes(self) -> np.ndarray:
         """``(n, 4)`` float64: the ``crop_box`` ``[x, y, w, h]`` SAM ran on."""
-        return self._column("crop_box", np.float64, (4,), "[x, y, w, h]")
+        return self._column("crop_box")
 
     @property
     def segmentations(self) -> List[Dict[str, Any]]:
@@ -585,6 +649,17 @@ class ImageRecord:
         }
 
 
+def _fits(values: np.ndarray, dtype: Any, shape: Tuple[int, ...]) -> bool:
+    """Whether ``values`` has this shape and converts to ``dtype`` without loss."""
+    if values.shape != shape:
+        return False
+    if np.dtype(dtype).kind in "iu":
+        if values.dtype.kind not in "iu":
+            return False
+        return values.dtype != np.uint64 or bool((values <= np.iinfo(np.int64).max).all())
+    return values.dtype.kind in "iuf"
+
+
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -737,7 +812,7 @@ def load(src: Union[PathLike, bytes, str, IO[Any]], *, source: Optional[str] = N
     source : str, optional
         Name used in error messages (default: the path, or ``"<bytes>"``).
     check : bool
-        Check the record's structure (see :meth:`ImageRecord.check`).
+        Check every field now (default; see :meth:`ImageRecord.check`).
 
     Uses ``orjson`` when it is installed, else the stdlib ``json``.
     Errors are ``ValueError`` naming the file (and annotation).
@@ -855,7 +930,8 @@ class ShardReader:
     :class:`SkippedSamplesWarning` says how many and which.
     """
 
-    def __init__(self, src: Any, images: bool, on_error: str) -> None:
+    def __init__(self, src: Any, images: bool, on_error: str, check: bool = True) -> None:
+        self.check = check
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         self.images = images
@@ -901,7 +977,7 @@ class ShardReader:
 
     def _sample(self, key: str, json_member: str, data: bytes, jpeg: Optional[bytes]) -> Optional[Sample]:
         try:
-            record = _record_from_json(data, f"{self.name}: {json_member}", True)
+            record = _record_from_json(data, f"{self.name}: {json_member}", self.check)
         except ValueError as error:
             if self.on_error == "raise":
                 raise
@@ -923,6 +999,7 @@ def iter_shard(
     *,
     images: bool = True,
     on_error: str = "raise",
+    check: bool = True,
 ) -> ShardReader:
     """Stream the samples of an SA-1B shard, one at a time, without extracting.
 
@@ -941,6 +1018,11 @@ def iter_shard(
         naming the shard and member. ``"skip"``: the sample is left out and
         listed in the reader's ``skipped``, and a
         :class:`SkippedSamplesWarning` reports them at the end.
+    check : bool
+        Check every record when it is read (default; see
+        :meth:`ImageRecord.check`), so that a bad annotation is an error
+        here, naming shard, member and annotation, not later. ``False``
+        only checks that each member is an SA-1B JSON object.
 
     Returns
     -------
@@ -949,7 +1031,7 @@ def iter_shard(
         whatever the shard size (for a non-seekable stream whose JSON and
         JPEG members are not adjacent, the unpaired members wait in memory).
     """
-    return ShardReader(src, images, on_error)
+    return ShardReader(src, images, on_error, check)
 
 
 class _ShardError(Exception):
