@@ -395,37 +395,74 @@ def _jpeg_problem(sample: sa1b.Sample) -> Optional[str]:
     return None
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    paths = _paths(args)
-    progress = Progress(len(paths), enabled=False if args.json else None)
-    images = masks = 0
-    problems: List[str] = []
+def verify_shard(path: str, progress: Optional[Progress] = None) -> Any:
+    """Every problem in one shard, JSON file or directory (ids checked per shard)."""
+    from .jobs import VerifyResult
+
+    result = VerifyResult(path)
     seen_ids: Dict[int, str] = {}
-    for path in paths:
-        source = open_samples(path, images=True, on_error="skip", check=False)
-        for sample in quiet_samples(source):
-            images += 1
-            masks += len(sample.record)
-            problems.extend(verify_record(sample.record, seen_ids))
-            jpeg = _jpeg_problem(sample)
-            if jpeg:
-                problems.append(jpeg)
+    source = open_samples(path, images=True, on_error="skip", check=False)
+    for sample in quiet_samples(source):
+        result.images += 1
+        result.masks += len(sample.record)
+        result.problems.extend(verify_record(sample.record, seen_ids))
+        jpeg = _jpeg_problem(sample)
+        if jpeg:
+            result.problems.append(jpeg)
+        if progress is not None:
             progress.update(images=1, masks=len(sample.record))
-        problems.extend(str(s) for s in source.skipped)
-        progress.update(shards=1)
-    progress.close()
+    result.problems.extend(str(s) for s in source.skipped)
+    return result
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .jobs import verify_task
+
+    paths = _paths(args)
+    report, progress = _run(args, verify_task, paths)
+    images = sum(r.images for r in report.ordered())
+    masks = sum(r.masks for r in report.ordered())
+    problems = [line for r in report.ordered() for line in r.problems]
+    problems += [f"{path}: not verified: {error}" for path, error in report.failed.items()]
     if args.json:
         print(json.dumps({"paths": paths, "images": images, "masks": masks,
                           "ok": not problems, "problems": problems}, indent=2))
     else:
         status = "OK" if not problems else f"{len(problems)} problem(s)"
-        print(f"{', '.join(paths)}: {images} images, {masks} masks checked: {status}")
+        print(f"{_names(paths)}: {images} images, {masks} masks checked: {status}")
         limit = len(problems) if args.all else 50
         for line in problems[:limit]:
             print(f"  {line}")
         if len(problems) > limit:
             print(f"  ... and {len(problems) - limit} more (--all shows every one)")
     return 0 if not problems else 1
+
+
+def _names(paths: Sequence[str]) -> str:
+    return ", ".join(paths) if len(paths) <= 3 else f"{len(paths)} shards"
+
+
+def _run(args: argparse.Namespace, task: Any, paths: List[str], *task_args: Any) -> Tuple[Any, Progress]:
+    """Run a shard task in process or on Dask, with progress on stderr."""
+    from .jobs import run_shards
+
+    distributed = args.scheduler is not None or args.workers is not None
+    progress = Progress(len(paths), enabled=False if getattr(args, "json", False) else args.progress)
+
+    def finished(path: str, result: Any) -> None:
+        if distributed:
+            progress.update(shards=1, images=getattr(result, "images", 0), masks=getattr(result, "masks", 0))
+        else:
+            progress.update(shards=1)
+
+    try:
+        report = run_shards(
+            task, paths, *task_args, scheduler=args.scheduler, workers=args.workers,
+            retries=args.retries, on_result=finished, progress=None if distributed else progress,
+        )
+    finally:
+        progress.close()
+    return report, progress
 
 
 # --------------------------------------------------------------------------- render
@@ -486,17 +523,21 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from .jobs import stats_task
+
     paths = _paths(args)
-    progress = Progress(len(paths), enabled=args.progress)
-    stats = collect_stats(paths, keep_values=False, on_error=args.on_error, progress=progress)
-    progress.close()
+    report, _ = _run(args, stats_task, paths, args.on_error)
+    stats = DatasetStats()
+    for shard in report.ordered():
+        stats.merge(shard)
     result = stats.to_json()
+    result["failed"] = report.failed
     if args.json:
         print(json.dumps({"paths": paths, **result}, indent=2))
-        return 0
+        return 1 if report.failed else 0
     print(f"{len(paths)} shard(s): {stats.images} images, {stats.masks} masks,"
-          f" {result['masks_per_image_mean']:.1f} masks per image,"
-          f" masks cover {100 * result['mask_pixels_fraction']:.1f}% of the pixels (with overlaps)")
+          f" {result['masks_per_image_mean']:.1f} masks per image; mask areas sum to"
+          f" {result['mask_pixels_fraction']:.2f}x the image area (masks overlap)")
     for key, label in (
         ("masks_per_image", "masks per image"),
         ("area_fraction", "mask area / image area"),
@@ -506,7 +547,67 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print(f"\n{label}:")
         _print_histogram(stats.edges[key], stats.hist[key], log=key == "area_fraction")
     _report_skipped(stats.skipped)
-    return 0
+    _report_failed(report.failed)
+    return 1 if report.failed else 0
+
+
+def _report_failed(failed: Dict[str, str]) -> None:
+    if failed:
+        print(f"failed: {len(failed)} shard(s):", file=sys.stderr)
+        for path, error in failed.items():
+            print(f"  {path}: {error}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import shard_name
+    from .jobs import export_task
+
+    paths = _paths(args)
+    names = [shard_name(p) for p in paths]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"shards with the same name would share an export: {', '.join(twice)}")
+    report, _ = _run(args, export_task, paths, args.out, args.size, args.label_map, args.on_error)
+    done = [r for r in report.ordered() if not r.already_done]
+    skipped_shards = [r for r in report.ordered() if r.already_done]
+    images = sum(r.images for r in done)
+    masks = sum(r.masks for r in done)
+    seconds = sum(r.seconds for r in done)
+    summary = {
+        "out": args.out,
+        "long_side": args.size,
+        "label_map": args.label_map,
+        "exported": [r.path for r in done],
+        "already_done": [r.path for r in skipped_shards],
+        "failed": report.failed,
+        "skipped_samples": [line for r in report.ordered() for line in r.skipped],
+        "images": images,
+        "masks": masks,
+        "seconds": report.seconds,
+        "shard_seconds": seconds,
+        "where": report.where,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"exported {len(done)} shard(s) ({images} images, {masks} masks) to {args.out}"
+              f" at long side {args.size} in {report.seconds:.1f} s ({report.where})")
+        if skipped_shards:
+            print(f"already done, skipped: {len(skipped_shards)} shard(s)"
+                  + (f" ({', '.join(shard_names(skipped_shards))})" if len(skipped_shards) <= 5 else ""))
+        if summary["skipped_samples"]:
+            print(f"samples left out (on_error=skip): {len(summary['skipped_samples'])}")
+            for line in summary["skipped_samples"]:
+                print(f"  {line}")
+        _report_failed(report.failed)
+    return 1 if report.failed else 0
+
+
+def shard_names(results: Sequence[Any]) -> List[str]:
+    return [os.path.basename(r.path) for r in results]
 
 
 def _print_histogram(edges: np.ndarray, counts: np.ndarray, log: bool = False) -> None:
@@ -576,6 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify = command("verify", "check every RLE, area, bbox and id; exit status 1 on any problem")
     verify.add_argument("--json", action="store_true", help="print JSON")
     verify.add_argument("--all", action="store_true", help="list every problem (default: first 50)")
+    _distributed_options(verify)
     verify.set_defaults(run=cmd_verify)
 
     render = command("render", "draw an image with its masks overlaid, as PNG", many=False)
@@ -596,9 +698,21 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                        help="skip unreadable samples (they are listed) instead of stopping")
-    stats.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                       help="progress on stderr (default: when stderr is a terminal)")
+    _distributed_options(stats)
     stats.set_defaults(run=cmd_stats)
+
+    export = command("export", "decode masks once at training resolution: bit-packed, memory-mappable,"
+                     " one export per shard")
+    export.add_argument("--out", required=True, help="directory for the exports (SHARD.sarle/ each)")
+    export.add_argument("--size", type=int, default=1024,
+                        help="long side of the exported masks in pixels (default 1024; e.g. 256)")
+    export.add_argument("--label-map", action="store_true",
+                        help="also store a uint16 label map per image (smaller masks on top)")
+    export.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                        help="leave out unreadable samples (listed in the summary and meta.json)")
+    export.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _distributed_options(export)
+    export.set_defaults(run=cmd_export)
 
     bench = commands.add_parser(
         "bench", help="time the codec on the sample shard against pycocotools and rlemasklib",
@@ -609,6 +723,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print JSON")
     bench.set_defaults(run=cmd_bench)
     return parser
+
+
+def _distributed_options(sub: argparse.ArgumentParser) -> None:
+    where = sub.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run one task per shard on this Dask scheduler (tcp://host:8786)")
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="start a local Dask cluster of N worker processes for the run")
+    sub.add_argument("--retries", type=int, default=2,
+                     help="retry a failing shard this many times before reporting it (default 2)")
+    sub.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="progress on stderr (default: when stderr is a terminal)")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -1294,6 +1294,10 @@ def _torch_shards_class() -> type:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "ExportedShard":  # lives in sarle.export, which imports this module
+        from .export import ExportedShard
+
+        return ExportedShard
     if name == "TorchShards":  # built on first use so that torch stays optional
         cls = _torch_shards_class()
         globals()["TorchShards"] = cls
