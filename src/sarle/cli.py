@@ -423,7 +423,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     images = sum(r.images for r in report.ordered())
     masks = sum(r.masks for r in report.ordered())
     problems = [line for r in report.ordered() for line in r.problems]
-    problems += [f"{path}: not verified: {error}" for path, error in report.failed.items()]
+    problems += [f"not verified: {_prefixed(path, error)}" for path, error in report.failed.items()]
     if args.json:
         print(json.dumps({"paths": paths, "images": images, "masks": masks,
                           "ok": not problems, "problems": problems}, indent=2))
@@ -436,6 +436,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if len(problems) > limit:
             print(f"  ... and {len(problems) - limit} more (--all shows every one)")
     return 0 if not problems else 1
+
+
+def _prefixed(path: str, error: str) -> str:
+    """``path: error``, unless the error already starts with the path."""
+    return error if error.startswith(path) else f"{path}: {error}"
 
 
 def _names(paths: Sequence[str]) -> str:
@@ -555,7 +560,7 @@ def _report_failed(failed: Dict[str, str]) -> None:
     if failed:
         print(f"failed: {len(failed)} shard(s):", file=sys.stderr)
         for path, error in failed.items():
-            print(f"  {path}: {error}", file=sys.stderr)
+            print(f"  {_prefixed(path, error)}", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- export

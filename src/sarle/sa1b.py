@@ -410,7 +410,9 @@ class ImageRecord:
                 column = np.array(values)
             except (TypeError, ValueError):  # ragged
                 column = None
-            if column is not None and not _fits(column, dtype, (len(values),) + shape):
+            if column is not None and (
+                not _fits(column, dtype, (len(values),) + shape) or _holds_bool(values)
+            ):
                 column = None
         if column is None:
             for i, value in enumerate(values):
@@ -426,7 +428,7 @@ class ImageRecord:
         """The message for a bad ``annotations[i][key]``, or None if it is fine."""
         dtype, shape, what = self.FIELDS[key]
         try:
-            good = _fits(np.asarray(value), dtype, shape)
+            good = _fits(np.asarray(value), dtype, shape) and not _holds_bool(value)
         except (TypeError, ValueError, OverflowError):
             good = False
         return None if good else f"{self.where(i)}: '{key}' must be {what}, got {_short(value)}"
@@ -478,11 +480,13 @@ class ImageRecord:
         if indices is None:
             return rles
         picked = np.asarray(indices)
+        n = len(rles)
         if picked.dtype == np.bool_:
+            if picked.shape != (n,):
+                raise IndexError(f"boolean indices of shape {picked.shape} for {n} annotations")
             picked = np.flatnonzero(picked)
         if picked.ndim != 1 or not (picked.size == 0 or np.issubdtype(picked.dtype, np.integer)):
             raise TypeError(f"indices must be a 1-d sequence of integers or bools, got {indices!r}")
-        n = len(rles)
         bad = picked[(picked < -n) | (picked >= n)]
         if bad.size:
             raise IndexError(f"index {int(bad[0])} is out of range for {n} annotations")
@@ -604,7 +608,7 @@ class ImageRecord:
             keep &= self.areas >= min_area
         if max_area_fraction is not None:
             pixels = self.height * self.width
-            keep &= self.areas <= float(max_area_fraction) * pixels
+            keep &= self.areas / pixels <= float(max_area_fraction) if pixels else self.areas <= 0
         return self[keep]
 
     # ---------------------------------------------------------------- TFDS / JSON
@@ -658,6 +662,15 @@ def _fits(values: np.ndarray, dtype: Any, shape: Tuple[int, ...]) -> bool:
             return False
         return values.dtype != np.uint64 or bool((values <= np.iinfo(np.int64).max).all())
     return values.dtype.kind in "iuf"
+
+
+def _holds_bool(values: Any) -> bool:
+    """Whether a (nested) list holds a bool; numpy would turn ``[2, True]`` into ``[2, 1]``."""
+    if isinstance(values, (bool, np.bool_)):
+        return True
+    if isinstance(values, (list, tuple)):
+        return any(_holds_bool(v) for v in values)
+    return False
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -777,7 +790,7 @@ def from_tfds(
         h, w = int(image_dict["height"]), int(image_dict["width"])
     bbox = xywh_from_tfds(np.asarray(columns["bbox"]).reshape(n, 4), h, w, snap=snap)
     crop = xywh_from_tfds(np.asarray(columns["crop_box"]).reshape(n, 4), h, w, snap=snap)
-    points = np.asarray(columns["point_coords"], dtype=np.float64).reshape(n, -1, 2)
+    points = np.asarray(columns["point_coords"], dtype=np.float64).reshape(n, -1, 2) if n else np.zeros((0, 1, 2))
     out = []
     for i in range(n):
         text = counts[i]
@@ -1109,6 +1122,33 @@ def _directory_samples(path: str) -> Callable[[ShardReader], Iterator[Sample]]:
     return samples
 
 
+class _TarInfo(tarfile.TarInfo):
+    """Remembers why ``tarfile`` stopped: a zero block is the end, anything else is damage.
+
+    ``TarFile.next()`` returns None both at the end-of-archive marker and when
+    the file simply ends (or a header is garbage) after the first member; the
+    header error it swallowed tells them apart.
+    """
+
+    @classmethod
+    def fromtarfile(cls, archive: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+        try:
+            return super().fromtarfile(archive)
+        except tarfile.HeaderError as error:
+            archive._sarle_stop = error  # type: ignore[attr-defined]
+            raise
+
+
+def _end_problem(archive: tarfile.TarFile) -> Optional[str]:
+    """Why the archive ended, when it was not its end-of-archive marker."""
+    stop = getattr(archive, "_sarle_stop", None)
+    if stop is None or isinstance(stop, tarfile.EOFHeaderError):
+        return None
+    if isinstance(stop, tarfile.EmptyHeaderError):
+        return "no end-of-archive marker: the file is cut short"
+    return f"a damaged member header ({stop})"
+
+
 def _tar_path_samples(path: str) -> Callable[[ShardReader], Iterator[Sample]]:
     """A tar on disk: members read in place (JPEGs not even read with ``images=False``)."""
     try:
@@ -1116,7 +1156,7 @@ def _tar_path_samples(path: str) -> Callable[[ShardReader], Iterator[Sample]]:
     except OSError as error:
         raise _ShardError(f"cannot open: {error.strerror or error}") from None
     try:
-        archive = tarfile.open(fileobj=handle, mode="r:")
+        archive = tarfile.open(fileobj=handle, mode="r:", tarinfo=_TarInfo)
     except tarfile.ReadError:
         handle.seek(0)
         return _tar_stream_samples(handle, path, owned=True)  # compressed: read it as a stream
@@ -1133,7 +1173,7 @@ def _tar_stream_samples(
 
     def samples(reader: ShardReader) -> Iterator[Sample]:
         try:
-            archive = tarfile.open(fileobj=stream, mode="r|*")
+            archive = tarfile.open(fileobj=stream, mode="r|*", tarinfo=_TarInfo)
         except (tarfile.TarError, OSError, EOFError) as error:
             if owned:
                 stream.close()
@@ -1164,6 +1204,11 @@ def _tar_samples(
                 reader._fail("", _truncation(f"truncated or corrupt after member {last}: {error}", cut_short))
                 return
             if info is None:
+                problem = _end_problem(archive)
+                if problem:
+                    cut_short = [e.get("json_name") or e["jpg_name"] for e in pending.values()]
+                    reader._fail("", _truncation(f"{problem} after member {last}", cut_short))
+                    return
                 break
             archive.members.clear()  # tarfile keeps every header otherwise
             parts = _split(info.name) if info.isfile() else None
