@@ -30,8 +30,10 @@ Layout of ``<shard>.sarle/``:
 =====================  ==========================================================
 
 Writes are atomic: everything goes to a temporary directory beside the
-target, which is renamed into place only when complete, so an interrupted
-job leaves no half-written export and a rerun skips finished shards.
+target (``.<shard>.<host>.<pid>.*.partial``), which is renamed into place
+only when complete, so an interrupted job leaves no half-written export and
+a rerun skips finished shards (and removes temporary directories that
+killed writers on this host left behind).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import tempfile
 import time
 import warnings
@@ -154,7 +157,8 @@ def export_shard(
     if os.path.exists(final):
         raise ValueError(f"{final} exists but is not a finished export; remove it")
     os.makedirs(out_dir, exist_ok=True)
-    temporary = tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=out_dir)
+    _remove_abandoned(out_dir, name)
+    temporary = tempfile.mkdtemp(prefix=_partial_prefix(name), suffix=".partial", dir=out_dir)
     try:
         result = _write(shard, temporary, long_side, label_map, on_error, threads, progress)
         result.path = final
@@ -177,6 +181,42 @@ def export_shard(
         raise
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _partial_prefix(name: str) -> str:
+    """``.<shard>.<host>.<pid>.``: whose temporary directory this is."""
+    return f".{name}.{socket.gethostname()}.{os.getpid()}."
+
+
+def _remove_abandoned(out_dir: str, name: str) -> None:
+    """Remove this host's temporary directories for ``name`` whose writer is dead.
+
+    A writer killed outright (SIGKILL, power loss) leaves its ``.partial``
+    directory behind; a rerun removes it. Directories of live processes and
+    of other hosts are left alone.
+    """
+    prefix = f".{name}.{socket.gethostname()}."
+    try:
+        entries = os.listdir(out_dir)
+    except OSError:
+        return
+    for entry in entries:
+        if not (entry.startswith(prefix) and entry.endswith(".partial")):
+            continue
+        pid_text = entry[len(prefix):].split(".", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        shutil.rmtree(os.path.join(out_dir, entry), ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - someone else's process
+        return True
+    return True
 
 
 def _fsync_dir(path: str) -> None:
@@ -222,8 +262,8 @@ def _write(
                         masks = record.masks(size=(h2, w2), threads=threads)
                     except ValueError as error:
                         if on_error == "raise":
-                            raise ValueError(f"{reader.name}: {error}") from None
-                        result.skipped.append(f"{reader.name}: {error}")
+                            raise
+                        result.skipped.append(str(error))
                         continue
                     masks_file.write(np.packbits(masks.reshape(n, h2 * w2), axis=1).tobytes())
                 labels_offset = -1
@@ -297,6 +337,29 @@ class ExportedShard(Mapping[str, np.ndarray]):
         self._index = {str(key): i for i, key in enumerate(self.keys_array.tolist())}
         if len(self._index) != len(self.keys_array) or self.table.shape != (len(self._index), 8):
             raise ValueError(f"{path}: the index is inconsistent")
+        self._check_sizes()
+
+    def _check_sizes(self) -> None:
+        """The data files hold exactly what the index says (a cut file is an error now)."""
+        t = self.table
+        mask_bytes = t[:, _COUNT] * ((t[:, _H] * t[:, _W] + 7) // 8)
+        label_bytes = np.where(t[:, _LABELS] >= 0, 2 * t[:, _H] * t[:, _W], 0)
+        for name, data, offsets, sizes in (
+            ("masks.bin", self._bits, t[:, _OFFSET], mask_bytes),
+            ("labels.bin", self._labels, t[:, _LABELS], label_bytes),
+        ):
+            used = sizes > 0
+            expected = int(sizes.sum())
+            contiguous = np.array_equal(offsets[used], np.cumsum(sizes[used]) - sizes[used])
+            if len(data) != expected or not contiguous:
+                raise ValueError(
+                    f"{self.path}: {name} holds {len(data)} bytes, the index says {expected}"
+                    f" (a cut or damaged export: remove it and export again)"
+                )
+        total = int(t[:, _COUNT].sum())
+        for stem, column in self.columns.items():
+            if len(column) != total:
+                raise ValueError(f"{self.path}: {stem}.npy has {len(column)} rows for {total} masks")
 
     def __len__(self) -> int:
         return len(self._index)
@@ -331,7 +394,8 @@ class ExportedShard(Mapping[str, np.ndarray]):
         per_mask = (h * w + 7) // 8
         packed = self._bits[offset : offset + n * per_mask].reshape(n, per_mask)
         if indices is not None:
-            packed = packed[np.asarray(indices)]
+            picked = np.asarray(indices)
+            packed = packed[picked if picked.dtype == np.bool_ else picked.astype(np.intp)]
         bits = np.unpackbits(packed, axis=1, count=h * w)
         return bits.reshape(len(packed), h, w).view(np.bool_)
 
