@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Optional
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable, List, Optional, Tuple
 
 _lock = threading.Lock()
 _pool: Optional[ThreadPoolExecutor] = None
@@ -43,7 +43,13 @@ def resolve_threads(threads: Optional[int]) -> Optional[int]:
     return threads
 
 
-def _executor(workers: int) -> ThreadPoolExecutor:
+def _submit(workers: int, calls: List[Tuple[Callable[..., None], tuple]]) -> List[Future]:
+    """Submit ``calls`` to the shared pool, grown to at least ``workers`` threads.
+
+    Submission happens under the lock: a call that grows the pool shuts the
+    old one down, and another thread must not submit to it after that. Work
+    already submitted to an old pool still runs to completion.
+    """
     global _pool, _pool_workers
     with _lock:
         if _pool is None or _pool_workers < workers:
@@ -52,7 +58,7 @@ def _executor(workers: int) -> ThreadPoolExecutor:
             _pool_workers = workers
             if old is not None:
                 old.shutdown(wait=False)
-        return _pool
+        return [_pool.submit(fn, *args) for fn, args in calls]
 
 
 def run_slices(
@@ -72,8 +78,7 @@ def run_slices(
         work(0, n)
         return
     bounds = [n * i // slices for i in range(slices + 1)]
-    pool = _executor(slices - 1)
-    futures = [pool.submit(work, bounds[i], bounds[i + 1]) for i in range(1, slices)]
+    futures = _submit(slices - 1, [(work, (bounds[i], bounds[i + 1])) for i in range(1, slices)])
     errors = []
     try:
         work(bounds[0], bounds[1])
