@@ -6,7 +6,12 @@
     sarle verify PATH...       every RLE, area, bbox and id checked; exit 1 on failure
     sarle render PATH -o F     the image with its masks overlaid, as PNG
     sarle stats PATH...        dataset statistics over many shards
+    sarle export PATH... --out DIR --size 1024
+                               masks decoded once at training resolution, memory-mappable
     sarle bench                the codec benchmark on the bundled sample
+
+``stats``, ``verify`` and ``export`` run one task per shard, in process or on
+Dask (``--workers N``, ``--scheduler ADDRESS``; see :mod:`sarle.jobs`).
 
 A PATH is an SA-1B per-image JSON, a tar shard, a directory of extracted
 files or a directory of shards; ``--sample`` uses the shard bundled with
@@ -23,7 +28,6 @@ import os
 import re
 import sys
 import time
-import warnings
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -59,6 +63,7 @@ class JsonSource:
     def __init__(self, path: str, images: bool, on_error: str, check: bool = True) -> None:
         self.path, self.images, self.on_error, self.check = path, images, on_error, check
         self.skipped: List[sa1b.Skipped] = []
+        self.warn = True  # a JSON file is one sample: nothing to warn about at the end
 
     def __iter__(self) -> Iterator[sa1b.Sample]:
         try:
@@ -85,9 +90,8 @@ def open_samples(path: str, *, images: bool, on_error: str = "raise", check: boo
 
 def quiet_samples(source: Any) -> Iterator[sa1b.Sample]:
     """Iterate without the skipped-samples warning (the commands report skips themselves)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", sa1b.SkippedSamplesWarning)
-        yield from source
+    source.warn = False
+    return iter(source)
 
 
 # --------------------------------------------------------------------------- progress

@@ -44,7 +44,6 @@ import shutil
 import socket
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
@@ -246,42 +245,41 @@ def _write(
     columns: Dict[str, List[np.ndarray]] = {stem: [] for stem in MASK_COLUMNS}
     result = ExportResult(shard, directory)
     reader = sa1b.iter_shard(shard, images=False, on_error=on_error)
+    reader.warn = False  # what is skipped goes to meta.json and the result
     masks_path = os.path.join(directory, "masks.bin")
     labels_path = os.path.join(directory, "labels.bin")
     with open(masks_path, "wb") as masks_file, open(labels_path, "wb") as labels_file:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", sa1b.SkippedSamplesWarning)  # reported in meta.json
-            for sample in reader:
-                record = sample.record
-                h, w = record.height, record.width
-                h2, w2 = long_side_shape(h, w, long_side)
-                n = len(record)
-                offset = masks_file.tell()
-                if n:
-                    try:
-                        masks = record.masks(size=(h2, w2), threads=threads)
-                    except ValueError as error:
-                        if on_error == "raise":
-                            raise
-                        result.skipped.append(str(error))
-                        continue
-                    masks_file.write(np.packbits(masks.reshape(n, h2 * w2), axis=1).tobytes())
-                labels_offset = -1
-                if label_map:
-                    labels_offset = labels_file.tell()
-                    if n >= 65535:
-                        raise ValueError(f"{reader.name}: {sample.key}: {n} masks do not fit uint16 labels")
-                    labels = record.label_map(size=(h2, w2), paint="area", dtype=np.uint16)
-                    labels_file.write(np.ascontiguousarray(labels).tobytes())
-                first = result.masks
-                table.append([h2, w2, h, w, first, n, offset, labels_offset])
-                keys.append(sample.key)
-                for stem, attribute in MASK_COLUMNS.items():
-                    columns[stem].append(np.asarray(getattr(record, attribute)))
-                result.images += 1
-                result.masks += n
-                if progress is not None:
-                    progress.update(images=1, masks=n)
+        for sample in reader:
+            record = sample.record
+            h, w = record.height, record.width
+            h2, w2 = long_side_shape(h, w, long_side)
+            n = len(record)
+            offset = masks_file.tell()
+            if n:
+                try:
+                    masks = record.masks(size=(h2, w2), threads=threads)
+                except ValueError as error:
+                    if on_error == "raise":
+                        raise
+                    result.skipped.append(str(error))
+                    continue
+                masks_file.write(np.packbits(masks.reshape(n, h2 * w2), axis=1).tobytes())
+            labels_offset = -1
+            if label_map:
+                labels_offset = labels_file.tell()
+                if n >= 65535:
+                    raise ValueError(f"{reader.name}: {sample.key}: {n} masks do not fit uint16 labels")
+                labels = record.label_map(size=(h2, w2), paint="area", dtype=np.uint16)
+                labels_file.write(np.ascontiguousarray(labels).tobytes())
+            first = result.masks
+            table.append([h2, w2, h, w, first, n, offset, labels_offset])
+            keys.append(sample.key)
+            for stem, attribute in MASK_COLUMNS.items():
+                columns[stem].append(np.asarray(getattr(record, attribute)))
+            result.images += 1
+            result.masks += n
+            if progress is not None:
+                progress.update(images=1, masks=n)
         result.skipped.extend(str(s) for s in reader.skipped)
         masks_file.flush()
         os.fsync(masks_file.fileno())

@@ -940,7 +940,8 @@ class ShardReader:
     After iteration, ``samples`` is the number of samples yielded and
     ``skipped`` lists what ``on_error="skip"`` left out (:class:`Skipped`:
     shard, member and error); when any were skipped, a
-    :class:`SkippedSamplesWarning` says how many and which.
+    :class:`SkippedSamplesWarning` says how many and which (set ``warn``
+    to False if you report ``skipped`` yourself).
     """
 
     def __init__(self, src: Any, images: bool, on_error: str, check: bool = True) -> None:
@@ -952,6 +953,7 @@ class ShardReader:
         self.samples = 0
         self.skipped: List[Skipped] = []
         self.ignored: List[str] = []
+        self.warn = True
         self.name, self._open = _shard_source(src)
         self._iterator: Optional[Iterator[Sample]] = None
 
@@ -970,7 +972,7 @@ class ShardReader:
         return sample
 
     def _finish(self) -> None:
-        if self.skipped and not getattr(self, "_warned", False):
+        if self.skipped and self.warn and not getattr(self, "_warned", False):
             self._warned = True
             names = ", ".join(s.member or "(the rest of the shard)" for s in self.skipped[:5])
             more = f" and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
