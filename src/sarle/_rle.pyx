@@ -1514,14 +1514,18 @@ cdef int merge_fold(I64Buf *cur, Py_ssize_t *off, Py_ssize_t n, bint intersect,
     if buf_reserve(spare, 2 * cur.size + 1) < 0:
         return -E_MEMORY
     acc_n = off[1] - off[0]
-    memcpy(spare.data, cur.data + off[0], acc_n * sizeof(int64_t))
+    # memcpy with a NULL pointer is undefined even for 0 bytes, and cur.data is
+    # NULL when every part is empty (UBSan found it): copy only what there is.
+    if acc_n:
+        memcpy(spare.data, cur.data + off[0], acc_n * sizeof(int64_t))
     for i in range(1, n):
         # Ping-pong between the two halves of spare.
         k = combine2(spare.data + (0 if i & 1 else cur.size), acc_n,
                      cur.data + off[i], off[i + 1] - off[i], intersect,
                      spare.data + (cur.size if i & 1 else 0))
         acc_n = k
-    memcpy(cur.data, spare.data + (cur.size if (n - 1) & 1 else 0), acc_n * sizeof(int64_t))
+    if acc_n:
+        memcpy(cur.data, spare.data + (cur.size if (n - 1) & 1 else 0), acc_n * sizeof(int64_t))
     cur.size = acc_n
     return 0
 
