@@ -11,7 +11,7 @@ every error says what is wrong and, in a batch, at which index.
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, List, Tuple, Union
 
 import numpy as np
@@ -51,7 +51,10 @@ def parse_size(size: Any, index: int | None = None) -> Tuple[int, int]:
     if type(size) is list and len(size) == 2:
         # Fast path: what json.load gives.
         h, w = size
-        if type(h) is int and type(w) is int and h >= 0 and w >= 0 and h * w <= MAX_PIXELS:
+        if (
+            type(h) is int and type(w) is int and 0 <= h <= MAX_PIXELS and 0 <= w <= MAX_PIXELS
+            and h * w <= MAX_PIXELS
+        ):
             return h, w
     where = _prefix(index)
     if isinstance(size, np.ndarray):
@@ -65,6 +68,8 @@ def parse_size(size: Any, index: int | None = None) -> Tuple[int, int]:
         raise ValueError(f"{where}size must be [h, w], got {len(size)} values: {size!r}")
     h = _dimension(size[0], "h", index)
     w = _dimension(size[1], "w", index)
+    if h > MAX_PIXELS or w > MAX_PIXELS:  # an empty [h, 0] mask too: kernels index rows in int64
+        raise ValueError(f"{where}size {h}x{w}: a side longer than sarle's limit of 2**62")
     if h * w > MAX_PIXELS:
         raise ValueError(
             f"{where}size {h}x{w} has {h * w} pixels, more than sarle's limit of 2**62"
@@ -220,6 +225,11 @@ def parse_batch(obj: Any) -> List[Parsed]:
             raise ValueError("batch RLE dict is missing the 'counts' key")
         sizes = np.asarray(obj["size"])
         counts = obj["counts"]
+        if isinstance(counts, Mapping) or not isinstance(counts, (Sequence, np.ndarray)):
+            raise TypeError(
+                f"batch RLE dict: 'counts' must be a sequence or array of n strings,"
+                f" got {type(counts).__name__}"
+            )
         if isinstance(counts, (str, bytes)):
             raise TypeError(
                 "batch RLE dict: 'size' is (n, 2) but 'counts' is a single string"

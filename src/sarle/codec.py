@@ -14,6 +14,7 @@ byte-identical to what ``pycocotools.mask.encode`` gives for the same mask.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -112,8 +113,19 @@ def _whole(value: Any, what: str) -> int:
     )
 
 
+#: Crops and resamples index the source rows (8 bytes each): taller masks are refused.
+_MAX_SAMPLED_ROWS = 1 << 27
+
+#: Outputs at least this large (bytes) are allocated only after the counts parse:
+#: a malformed RLE with a huge size is a ValueError, not a MemoryError.
+_CHECK_BEFORE_ALLOCATING = 1 << 26
+
+
 def _sampling(h: int, w: int, size: Any, scale: Any, crop: Any):
-    """``(src_col, row_first, h2, w2)`` of a crop and/or resample, or None."""
+    """``(src_col, row_first, h2, w2)`` of a crop and/or resample, or None.
+
+    The index arrays are None when the output is empty.
+    """
     if size is None and scale is None and crop is None:
         return None
     x, y, cw, ch = 0, 0, w, h
@@ -143,6 +155,13 @@ def _sampling(h: int, w: int, size: Any, scale: Any, crop: Any):
         raise ValueError(f"cannot resample an empty {ch}x{cw} window to {h2}x{w2}")
     if h2 * w2 > _inputs.MAX_PIXELS:
         raise ValueError(f"output size {h2}x{w2} is larger than sarle's limit of 2**62 pixels")
+    if h2 * w2 == 0:
+        return None, None, h2, w2  # nothing to sample: no index arrays
+    if h > _MAX_SAMPLED_ROWS:
+        raise ValueError(
+            f"crop, size and scale need an index of the mask's {h} rows; sarle samples masks"
+            f" of at most 2**27 rows (decode it whole, or crop its RLE first)"
+        )
     rows = y + nearest_indices(ch, h2)
     cols = np.ascontiguousarray(x + nearest_indices(cw, w2), dtype=np.int64)
     row_first = np.searchsorted(rows, np.arange(h + 1), side="left").astype(np.int64)
@@ -252,6 +271,9 @@ def decode(
     view = _sampling(h, w, size, scale, crop)
     out_h, out_w = (h, w) if view is None else (view[2], view[3])
     shape = (len(parsed), out_h, out_w) if batch else (out_h, out_w)
+    pixels = out_h * out_w
+    if (out is None and len(parsed) * pixels >= _CHECK_BEFORE_ALLOCATING) or pixels == 0:
+        _stats(parsed, batch, False, threads)  # malformed counts: ValueError before allocating
     if out is None:
         c_order = order == "C"
         if c_order:
@@ -265,7 +287,8 @@ def decode(
         zeroed = False
     counts = [p[0] for p in parsed]
     flat = _flat_bytes(result, c_order)
-    pixels = out_h * out_w
+    if pixels == 0:
+        return result
 
     if view is None:
         def work(start: int, stop: int) -> None:
@@ -354,6 +377,14 @@ def label_map(
         raise ValueError(f"{len(parsed)} masks do not fit in {dtype} labels")
     h, w = _inputs.common_size(parsed)
     view = _sampling(h, w, size, scale, crop)
+    out_h, out_w = (h, w) if view is None else (view[2], view[3])
+    if out_h * out_w == 0 or (out is None and out_h * out_w * dtype.itemsize >= _CHECK_BEFORE_ALLOCATING):
+        _stats(parsed, True, False, 1)  # malformed counts: ValueError before allocating
+    if out_h * out_w == 0:
+        if out is not None:
+            _check_out(out, (out_h, out_w), (dtype,))
+            return out
+        return np.zeros((out_h, out_w), dtype=dtype, order=order)
     if view is None:
         view = (np.arange(w, dtype=np.int64), np.arange(h + 1, dtype=np.int64), h, w)
     cols, row_first, out_h, out_w = view
@@ -480,7 +511,7 @@ def area(rle: Any, *, threads: Optional[int] = None) -> Union[int, np.ndarray]:
     >>> sarle.area({"size": [3, 4], "counts": "42102"})
     4
     """
-    if type(rle) is dict and not _inputs.is_batch(rle):
+    if (type(rle) is dict or isinstance(rle, Mapping)) and not _inputs.is_batch(rle):
         counts, h, w = _inputs.parse_rle(rle)
         return _rle.stats_one(counts, h, w, False)[0]
     return _area_bbox(rle, False, threads)[0]
@@ -508,7 +539,7 @@ def bbox(rle: Any, *, threads: Optional[int] = None) -> np.ndarray:
     >>> sarle.bbox({"size": [3, 4], "counts": "42102"})
     array([1., 1., 2., 2.])
     """
-    if type(rle) is dict and not _inputs.is_batch(rle):
+    if (type(rle) is dict or isinstance(rle, Mapping)) and not _inputs.is_batch(rle):
         counts, h, w = _inputs.parse_rle(rle)
         _, x0, y0, x1, y1 = _rle.stats_one(counts, h, w, True)
         if x1 < 0:

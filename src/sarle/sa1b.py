@@ -112,13 +112,20 @@ except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
 
 
+#: 19 digits in a row: maybe an integer beyond 64 bits, which orjson would turn into a
+#: float. Such text goes to the stdlib parser, which keeps every integer exact.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_LONG_DIGITS_TEXT = re.compile(r"[0-9]{19}")
+
+
 def _parse_json(data: Union[bytes, str], where: str) -> Any:
     """Parse JSON text; errors become ``ValueError`` naming ``where``."""
-    if _orjson is not None:
+    long_digits = _LONG_DIGITS_TEXT if isinstance(data, str) else _LONG_DIGITS
+    if _orjson is not None and not long_digits.search(data):
         try:
             return _orjson.loads(data)
         except Exception:
-            pass  # the stdlib gives the line and column (and takes NaN, big ints)
+            pass  # the stdlib gives the line and column (and takes NaN)
     try:
         return json.loads(data)
     except UnicodeDecodeError as error:
@@ -635,11 +642,13 @@ class ImageRecord:
         n = len(self)
         counts = np.empty(n, dtype=object)
         for i, rle in enumerate(self.segmentations):
-            value = rle["counts"]
+            value = rle.get("counts") if isinstance(rle, dict) else None
             if isinstance(value, str):
                 value = value.encode("ascii")
             elif not isinstance(value, bytes):
-                raise ValueError(f"{self.where(i)}: TFDS stores compressed counts; compress it first")
+                raise ValueError(
+                    f"{self.where(i)}: TFDS stores compressed counts strings, got {_short(value)}"
+                )
             counts[i] = value
         return {
             "area": self.areas.astype(np.uint64),
@@ -762,6 +771,13 @@ def from_tfds(
     """
     if not isinstance(example, dict):
         raise TypeError(f"a TFDS example is a dict, got {type(example).__name__}")
+    try:
+        return _from_tfds(example, image, snap)
+    except (KeyError, IndexError) as error:
+        raise ValueError(f"not a TFDS segment_anything example: {type(error).__name__} {error}") from None
+
+
+def _from_tfds(example: Dict[str, Any], image: Optional[Dict[str, Any]], snap: float) -> ImageRecord:
     if "annotations" in example:
         annotations, image_part = example["annotations"], example.get("image", image)
     else:
@@ -774,6 +790,8 @@ def from_tfds(
     counts = list(segmentation["counts"])
     sizes = np.asarray(segmentation["size"]).reshape(-1, 2)
     n = len(counts)
+    if sizes.shape[0] != n:
+        raise ValueError(f"TFDS annotations: {sizes.shape[0]} segmentation sizes for {n} counts")
     for key in ("id", "area", "predicted_iou", "stability_score"):
         if len(columns[key]) != n:
             raise ValueError(f"TFDS annotations: '{key}' has {len(columns[key])} entries for {n} masks")
@@ -856,6 +874,12 @@ def _record_from_json(data: Union[bytes, str], name: str, check: bool) -> ImageR
     for key in ("image", "annotations"):
         if key not in top:
             raise ValueError(f"{name}: no '{key}' key (not an SA-1B per-image file?)")
+    if not isinstance(top["image"], dict):
+        raise ValueError(f"{name}: 'image' must be a JSON object, got {type(top['image']).__name__}")
+    if not isinstance(top["annotations"], list):
+        raise ValueError(
+            f"{name}: 'annotations' must be a JSON list, got {type(top['annotations']).__name__}"
+        )
     extra = {k: v for k, v in top.items() if k not in ("image", "annotations")}
     record = ImageRecord(top["image"], top["annotations"], extra=extra, source=name, check=check)
     record._keys = list(top)
