@@ -122,6 +122,22 @@ cdef extern from *:
                                 int64_t *pp1, int64_t *pp2, int64_t *proom,
                                 int64_t *buf, Py_ssize_t cap) noexcept nogil
 
+cdef extern from "_stats_simd.h":
+    # Area and extent straight from a counts string with AVX2 or AVX-512, for
+    # the valid strings it handles; stream_stats runs it first (see the header).
+    ctypedef struct Stats "sarle_stats":
+        int64_t area
+        int64_t x0, y0, x1, y1   # inclusive pixel extent; x1 < 0 when empty
+    void sarle_stats_simd_init() noexcept
+    int sarle_stats_simd_best() noexcept nogil
+    int sarle_stats_simd_level() noexcept nogil
+    void sarle_stats_simd_set_level(int level) noexcept nogil
+    bint sarle_stats_simd(const unsigned char *s, int64_t n, int64_t h, int64_t total,
+                          Stats *st) noexcept nogil
+
+# Pick the SIMD kernel for this CPU, once, at import.
+sarle_stats_simd_init()
+
 
 # ---------------------------------------------------------------------------
 # Errors. Kernels running without the GIL return one of these codes (negated)
@@ -551,18 +567,20 @@ def boundaries(object counts, int64_t h, int64_t w, Py_ssize_t index=-1):
         free(buf.data)
 
 
-cdef struct Stats:
-    int64_t area
-    int64_t x0, y0, x1, y1   # inclusive pixel extent; x1 < 0 when empty
-
-
 cdef int stream_stats(Src *src, int64_t h, bint want_bbox, Stats *st) noexcept nogil:
-    """Area and extent of a mask, streamed from its counts a chunk at a time."""
+    """Area and extent of a mask, streamed from its counts a chunk at a time.
+
+    A compressed string goes to the SIMD kernel first: it returns the same
+    result for every valid string it takes, and leaves every other string
+    (all invalid ones included) to the loop below, so errors are unchanged.
+    """
     cdef int64_t buf[CHUNK]
     cdef Py_ssize_t k, i
     cdef int64_t pos = 0, area = 0, fg, end, first = -1, last_end = -1
     cdef int64_t col_base = 0, start_base, y0 = h, y1 = -1
     cdef bint rows_full = False
+    if src.s != NULL and sarle_stats_simd(src.s, src.n, h, src.total, st):
+        return 0
     while not src.done:
         k = src_fill(src, buf, CHUNK)
         if k < 0:
@@ -680,6 +698,43 @@ def stats_one(object counts, int64_t h, int64_t w, bint want_bbox):
     if r < 0:
         _raise_parse_error(&src, -r, h, w, -1)
     return st.area, st.x0, st.y0, st.x1, st.y1
+
+
+def _set_stats_simd(int level):
+    """Tests only: run the area/bbox kernel of ``level`` from now on.
+
+    0: the scalar parser alone, 1: AVX2, 2: AVX-512. Returns the level in use
+    before; raises ValueError for a level this CPU or build cannot run.
+    """
+    if not 0 <= level <= sarle_stats_simd_best():
+        raise ValueError(f"stats SIMD level {level} not available "
+                         f"(this CPU and build: 0..{sarle_stats_simd_best()})")
+    before = sarle_stats_simd_level()
+    sarle_stats_simd_set_level(level)
+    return before
+
+
+def _stats_simd_levels():
+    """``(level in use, best level this CPU and build can run)``; see ``_set_stats_simd``."""
+    return sarle_stats_simd_level(), sarle_stats_simd_best()
+
+
+def _stats_simd_one(object counts, int64_t h, int64_t w):
+    """Tests only: the SIMD kernel alone, on one compressed string (str or bytes).
+
+    ``(area, x0, y0, x1, y1)`` as ``stats_one``, or None where the kernel
+    leaves the string to the scalar parser (always at level 0).
+    """
+    cdef Src src
+    cdef Stats st
+    cdef bint handled
+    cdef list keep = []
+    if type(counts) is not str and type(counts) is not bytes:
+        raise TypeError("_stats_simd_one takes a compressed string")
+    fill_src(&src, counts, h * w, keep)
+    with nogil:
+        handled = sarle_stats_simd(src.s, src.n, h, src.total, &st)
+    return (st.area, st.x0, st.y0, st.x1, st.y1) if handled else None
 
 
 # ---------------------------------------------------------------------------
