@@ -1,4 +1,4 @@
-# cython: language_level=3
+# cython: language_level=3, freethreading_compatible=True
 """Private kernels of sarle: the COCO compressed-RLE codec on raw buffers.
 
 Everything here works on flat, contiguous buffers and plain integers; the
