@@ -10,21 +10,20 @@ numpy.
 from __future__ import annotations
 
 import copy
-import io
 import json
 import os
 import re
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import pytest
 
 import sarle
 from sarle import cli, sa1b
+from shards import corpus_module, members_for, write_tar  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,42 +37,12 @@ SHARDS = [
 # --------------------------------------------------------------------------- helpers
 
 
-def _corpus() -> Any:
-    bench = str(ROOT / "benchmarks")
-    if bench not in sys.path:
-        sys.path.insert(0, bench)
-    import corpus
-
-    return corpus
 
 
-def jpeg_bytes(h: int, w: int, seed: int = 0) -> bytes:
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    buffer = io.BytesIO()
-    Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(buffer, format="JPEG")
-    return buffer.getvalue()
 
 
-def members_for(dicts: Sequence[Dict[str, Any]], jpeg_sizes: Optional[Dict[str, Tuple[int, int]]] = None
-                ) -> List[Tuple[str, bytes]]:
-    out = []
-    for data in dicts:
-        key = data["image"]["file_name"][: -len(".jpg")]
-        h, w = (jpeg_sizes or {}).get(key, (data["image"]["height"], data["image"]["width"]))
-        out.append((f"{key}.jpg", jpeg_bytes(h, w, seed=data["image"]["image_id"])))
-        out.append((f"{key}.json", json.dumps(data).encode()))
-    return out
 
 
-def write_tar(path: Path, members: Sequence[Tuple[str, bytes]]) -> Path:
-    with tarfile.open(path, "w") as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
 
 
 def run_sarle(*args: Any, cwd: Optional[Path] = None) -> subprocess.CompletedProcess:
@@ -144,7 +113,7 @@ def check_stats_json(result: Dict[str, Any], records: Sequence[sa1b.ImageRecord]
 
 @pytest.fixture(scope="module")
 def dicts() -> List[List[Dict[str, Any]]]:
-    corpus = _corpus()
+    corpus = corpus_module()
     return [[corpus.make_image(seed, shape=shape, n_masks=n, image_id=i) for seed, shape, n, i in shard]
             for shard in SHARDS]
 

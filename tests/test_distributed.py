@@ -12,18 +12,15 @@ The task helpers the workers import live in ``tests/dask_tasks.py``.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
 import sys
-import tarfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
-import numpy as np
 import pytest
 
 pytest.importorskip("distributed")
@@ -31,9 +28,10 @@ pytest.importorskip("distributed")
 from dask.distributed import Client, LocalCluster  # noqa: E402
 
 import dask_tasks  # noqa: E402
-from sarle import cli, jobs, sa1b  # noqa: E402
+from sarle import cli, jobs  # noqa: E402
 from sarle.export import ExportedShard, read_meta  # noqa: E402
 from sarle.jobs import export_task, run_shards, stats_task, verify_task  # noqa: E402
+from shards import corpus_module, members_for, write_tar  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,42 +51,12 @@ LIMIT = 60.0
 # --------------------------------------------------------------------------- helpers
 
 
-def _corpus() -> Any:
-    bench = str(ROOT / "benchmarks")
-    if bench not in sys.path:
-        sys.path.insert(0, bench)
-    import corpus
-
-    return corpus
 
 
-def jpeg_bytes(h: int, w: int, seed: int = 0) -> bytes:
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    buffer = io.BytesIO()
-    Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(buffer, format="JPEG")
-    return buffer.getvalue()
 
 
-def members_for(dicts: Sequence[Dict[str, Any]], jpeg_sizes: Optional[Dict[str, Tuple[int, int]]] = None
-                ) -> List[Tuple[str, bytes]]:
-    out = []
-    for data in dicts:
-        key = data["image"]["file_name"][: -len(".jpg")]
-        h, w = (jpeg_sizes or {}).get(key, (data["image"]["height"], data["image"]["width"]))
-        out.append((f"{key}.jpg", jpeg_bytes(h, w, seed=data["image"]["image_id"])))
-        out.append((f"{key}.json", json.dumps(data).encode()))
-    return out
 
 
-def write_tar(path: Path, members: Sequence[Tuple[str, bytes]]) -> Path:
-    with tarfile.open(path, "w") as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
 
 
 def within(seconds: float, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -143,7 +111,7 @@ def stats_json(report: jobs.JobReport) -> Dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def shard_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    corpus = _corpus()
+    corpus = corpus_module()
     folder = tmp_path_factory.mktemp("shards")
     for i, shard in enumerate(SHARDS):
         dicts = [corpus.make_image(seed, shape=shape, n_masks=n, image_id=k) for seed, shape, n, k in shard]
@@ -159,7 +127,7 @@ def shards(shard_dir: Path) -> List[str]:
 @pytest.fixture(scope="module")
 def problem_shards(tmp_path_factory: pytest.TempPathFactory, shard_dir: Path) -> Dict[str, str]:
     """``problems``: a stored area off by one and a JPEG of the wrong size; ``corrupt``: a tar cut short."""
-    corpus = _corpus()
+    corpus = corpus_module()
     folder = tmp_path_factory.mktemp("problems")
     dicts = [corpus.make_image(seed, shape=shape, n_masks=n, image_id=k) for seed, shape, n, k in SHARDS[0]]
     dicts[0]["annotations"][2]["area"] += 1

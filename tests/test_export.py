@@ -10,15 +10,12 @@ several points; the command is run in process and as a subprocess.
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -26,6 +23,7 @@ import pytest
 import sarle
 from sarle import cli, export, sa1b
 from sarle.export import ExportedShard, export_path, export_shard, long_side_shape, read_meta, shard_name
+from shards import jpeg_bytes, make_dicts, members_for, write_tar  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,47 +44,14 @@ LONG_SIDES = [1, 16, 100, 256, 1024]
 # --------------------------------------------------------------------------- helpers
 
 
-def _corpus() -> Any:
-    bench = str(ROOT / "benchmarks")
-    if bench not in sys.path:
-        sys.path.insert(0, bench)
-    import corpus
-
-    return corpus
 
 
-def jpeg_bytes(h: int, w: int, seed: int = 0) -> bytes:
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    buffer = io.BytesIO()
-    Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(buffer, format="JPEG")
-    return buffer.getvalue()
 
 
-def make_dicts(specs: Sequence[Tuple[int, Tuple[int, int], int, int]]) -> List[Dict[str, Any]]:
-    corpus = _corpus()
-    return [corpus.make_image(seed, shape=shape, n_masks=n, image_id=i) for seed, shape, n, i in specs]
 
 
-def members_for(dicts: Sequence[Dict[str, Any]]) -> List[Tuple[str, bytes]]:
-    out = []
-    for data in dicts:
-        key = data["image"]["file_name"][: -len(".jpg")]
-        h, w = data["image"]["height"], data["image"]["width"]
-        out.append((f"{key}.jpg", jpeg_bytes(h, w, seed=data["image"]["image_id"])))
-        out.append((f"{key}.json", json.dumps(data).encode()))
-    return out
 
 
-def write_tar(path: Path, members: Sequence[Tuple[str, bytes]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path, "w") as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
 
 
 def records_of(path: Any) -> Dict[str, sa1b.ImageRecord]:

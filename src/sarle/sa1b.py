@@ -42,13 +42,12 @@ True
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
 import tarfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from typing import (
