@@ -251,7 +251,23 @@ def parse_batch(obj: Any) -> List[Parsed]:
             h, w = parse_size(sizes[i], i)
             parsed.append((parse_counts(item, i), h, w))
         return parsed
-    return [parse_rle(rle, i) for i, rle in enumerate(obj)]
+    parsed = []
+    for i, rle in enumerate(obj):
+        # Fast path for what json.load gives, {"size": [h, w], "counts": ASCII str}:
+        # the same checks as parse_rle's, inlined (about a third of area() on an
+        # SA-1B image went into these calls). Anything else goes through parse_rle.
+        if type(rle) is dict:
+            size, counts = rle.get("size"), rle.get("counts")
+            if type(size) is list and len(size) == 2 and type(counts) is str and counts.isascii():
+                h, w = size
+                if (
+                    type(h) is int and type(w) is int and 0 <= h <= MAX_PIXELS
+                    and 0 <= w <= MAX_PIXELS and h * w <= MAX_PIXELS
+                ):
+                    parsed.append((counts, h, w))
+                    continue
+        parsed.append(parse_rle(rle, i))
+    return parsed
 
 
 def common_size(parsed: List[Parsed], what: str = "mask") -> Tuple[int, int]:
