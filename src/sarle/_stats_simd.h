@@ -699,7 +699,16 @@ SIMD_AVX512_TARGET static int simd_stats_avx512(const unsigned char *s, int64_t 
     t.end = _mm_cvtsi128_si32(_mm512_castsi512_si128(a.end));
     t.row_min = _mm512_reduce_min_epi32(a.row_min);
     t.row_end_max = _mm512_reduce_max_epi32(a.row_end_max);
-    t.area = (int64_t)_mm512_reduce_add_epi32(a.area);
+    {
+        /* Summed in 64 bits, as in the AVX2 path: _mm512_reduce_add_epi32 adds
+           in int, whose overflow is undefined (UBSan caught it). */
+        int32_t lanes[16];
+        int i;
+        _mm512_storeu_si512((void *)lanes, a.area);
+        t.area = 0;
+        for (i = 0; i < 16; i++)
+            t.area += lanes[i];
+    }
     return simd_finish(&t, first_bg, h, total, st);
 }
 
