@@ -18,7 +18,9 @@ reads them (structure from the end, payload from the front). They come from:
 * a distillation of pseudo-random inputs (fixed seed): the fewest that
   together reach every line of the harnesses and of ``sarle``'s Python
   modules that the random inputs reach (greedy set cover on line coverage),
-  so that every mode starts with examples.
+  so that every mode starts with examples. (So ``--check`` also reports the
+  corpora stale after a change to sarle's Python code; regenerating then is
+  optional.)
 
 The scripted seeds follow the order in which the harnesses consume their
 input (see ``SeedWriter``); ``--check`` re-reads each one through the real
