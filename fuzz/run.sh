@@ -15,7 +15,9 @@
 #
 # Environment: PYTHON (default: python3) must have sarle and atheris
 # installed; SARLE_FUZZ_STRICT=1 also fails on the known issues listed in
-# fuzz/_common.py.
+# fuzz/_common.py; SARLE_FUZZ_SEED=N fixes libFuzzer's random seed (CI does,
+# so that a rerun of the same commit makes the same inputs; without it each
+# run explores anew).
 set -u -o pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -63,6 +65,7 @@ for harness in "${HARNESSES[@]}"; do
     "$PYTHON" "$script" \
         -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
+        ${SARLE_FUZZ_SEED:+-seed="$SARLE_FUZZ_SEED"} \
         "$work/corpus" "$HERE/corpus/$harness" > "$log" 2>&1
     rc=$?
     elapsed=$(( $(date +%s) - t0 ))

@@ -1341,6 +1341,28 @@ def test_not_a_tar(tmp_path: Path, content: bytes) -> None:
         list(sa1b.iter_shard(NonSeekable(content, name="pipe:bad")))
 
 
+# A gzip header with every optional field (FEXTRA, FNAME, FCOMMENT, FHCRC), cut at
+# each byte: the stdlib's stream reader fails inside those fields with TypeError
+# (``ord(b"")``), which the reader must report like any other damaged shard (found
+# by fuzzing: fuzz/crashes/sa1b/fixed-gzip-header-cut-typeerror-*).
+_FULL_GZIP_HEADER = b"\x1f\x8b\x08\x1e" + b"\x00" * 6 + b"\x02\x00ab" + b"name\x00" + b"note\x00" + b"\x00\x00"
+
+
+@pytest.mark.parametrize("cut", range(3, len(_FULL_GZIP_HEADER) + 1))
+def test_gzip_header_cut_short(tmp_path: Path, cut: int) -> None:
+    content = _FULL_GZIP_HEADER[:cut]
+    path = tmp_path / "cut.tar.gz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=str(path)):
+        list(sa1b.iter_shard(path))
+    with pytest.raises(ValueError, match="pipe:cut"):
+        list(sa1b.iter_shard(NonSeekable(content, name="pipe:cut")))
+    reader = sa1b.iter_shard(NonSeekable(content, name="pipe:cut"), on_error="skip")
+    with pytest.warns(sa1b.SkippedSamplesWarning):
+        assert list(reader) == []
+    assert len(reader.skipped) == 1
+
+
 def test_missing_shard(tmp_path: Path) -> None:
     missing = tmp_path / "nope.tar"
     with pytest.raises(ValueError, match=str(missing)):

@@ -45,6 +45,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import struct
 import tarfile
 import warnings
 from dataclasses import dataclass
@@ -1174,6 +1175,18 @@ def _end_problem(archive: tarfile.TarFile) -> Optional[str]:
     return f"a damaged member header ({stop})"
 
 
+#: What the stdlib's tarfile raises on a damaged or cut-short archive. Beside its
+#: own errors: a gzip header cut inside its optional fields makes ``_Stream`` call
+#: ``ord(b"")`` (TypeError) or unpack too few bytes (struct.error).
+_TAR_READ_ERRORS = (tarfile.TarError, OSError, EOFError, TypeError, struct.error)
+
+
+def _tar_error_text(error: BaseException) -> str:
+    if isinstance(error, (TypeError, struct.error)):
+        return f"a compressed header cut short ({error})"
+    return str(error)
+
+
 def _tar_path_samples(path: str) -> Callable[[ShardReader], Iterator[Sample]]:
     """A tar on disk: members read in place (JPEGs not even read with ``images=False``)."""
     try:
@@ -1199,10 +1212,10 @@ def _tar_stream_samples(
     def samples(reader: ShardReader) -> Iterator[Sample]:
         try:
             archive = tarfile.open(fileobj=stream, mode="r|*", tarinfo=_TarInfo)
-        except (tarfile.TarError, OSError, EOFError) as error:
+        except _TAR_READ_ERRORS as error:
             if owned:
                 stream.close()
-            reader._fail("", f"cannot read the tar: {error}")
+            reader._fail("", f"cannot read the tar: {_tar_error_text(error)}")
             return
         yield from _tar_samples(archive, reader, seekable=False, owned=stream if owned else None)
 
@@ -1224,9 +1237,9 @@ def _tar_samples(
         while True:
             try:
                 info = archive.next()
-            except (tarfile.TarError, OSError, EOFError) as error:
+            except _TAR_READ_ERRORS as error:
                 cut_short = [e.get("json_name") or e["jpg_name"] for e in pending.values()]
-                reader._fail("", _truncation(f"truncated or corrupt after member {last}: {error}", cut_short))
+                reader._fail("", _truncation(f"truncated or corrupt after member {last}: {_tar_error_text(error)}", cut_short))
                 return
             if info is None:
                 problem = _end_problem(archive)
@@ -1250,8 +1263,8 @@ def _tar_samples(
             else:
                 try:
                     entry[kind] = _read_member(archive, info) if kind == "json" or reader.images else None
-                except (tarfile.TarError, OSError, EOFError) as error:
-                    reader._fail("", f"truncated or corrupt in member {info.name}: {error}")
+                except _TAR_READ_ERRORS as error:
+                    reader._fail("", f"truncated or corrupt in member {info.name}: {_tar_error_text(error)}")
                     return
             if "json" not in entry or "jpg" not in entry:
                 continue
@@ -1261,8 +1274,8 @@ def _tar_samples(
                 try:
                     data = _read_member(archive, data)
                     jpeg = _read_member(archive, jpeg) if reader.images else None
-                except (tarfile.TarError, OSError, EOFError) as error:
-                    reader._fail(entry["json_name"], f"cannot read the member: {error}")
+                except _TAR_READ_ERRORS as error:
+                    reader._fail(entry["json_name"], f"cannot read the member: {_tar_error_text(error)}")
                     continue
             sample = reader._sample(key, entry["json_name"], data, jpeg)
             if sample is not None:
