@@ -754,3 +754,60 @@ def test_fuzz_strings(counts, h, w):
     assert c == sarle.encode(m)
     runs = [int(r) for r in sarle.decompress(rle)["counts"]]
     assert sum(runs) == h * w and sum(runs[1::2]) == a
+
+
+# ---------------------------------------------------------------------------------------------
+# area/bbox of a list take a C fast path for json.load-style dicts; a tuple of the same items
+# takes the general parser. Both must give the same numbers and the same errors.
+
+_STATS_ITEMS = [
+    GOOD,
+    OTHER,
+    {"size": [3, 2], "counts": b"6"},
+    {"size": [0, 0], "counts": ""},
+    {"size": [2**31, 2**31], "counts": "0"},                    # h * w == 2**62: bad counts
+    {"size": [2**31, 2**31 + 1], "counts": "0"},                # h * w > 2**62
+    {"size": [2**63, 1], "counts": "0"},                        # beyond int64
+    {"size": [-1, 3], "counts": ""},
+    {"size": [True, 3], "counts": "3"},
+    {"size": [1.0, 3], "counts": "3"},
+    {"size": (1, 3), "counts": "3"},
+    {"size": np.array([1, 3], np.uint64), "counts": "3"},
+    {"size": [1, 3, 1], "counts": "3"},
+    {"size": [1, 3], "counts": "3\u00e9"},
+    {"size": [1, 3], "counts": bytearray(b"3")},
+    {"size": [1, 3], "counts": [0, 3]},
+    {"size": [1, 3], "counts": "4"},                            # runs sum past h * w
+    {"size": [1, 3], "counts": "0"},                            # runs sum short of h * w
+    {"size": [1, 3], "counts": "0x"},                           # character outside the alphabet
+    {"size": [1, 3]},
+    {"counts": "3"},
+    None,
+    "size",
+]
+
+
+@given(st.lists(st.sampled_from(range(len(_STATS_ITEMS))), max_size=6))
+def test_area_bbox_fast_path_agrees_with_general_parser(picks):
+    items = [_STATS_ITEMS[i] for i in picks]
+    for function in (sarle.area, sarle.bbox):
+        outcomes = []
+        for batch in (list(items), tuple(items)):
+            try:
+                outcomes.append(("ok", function(batch).tolist()))
+            except (ValueError, TypeError) as error:
+                outcomes.append((type(error).__name__, str(error)))
+        assert outcomes[0] == outcomes[1], (function.__name__, picks)
+
+
+def test_area_bbox_fast_path_takes_exactly_json_dicts():
+    from sarle import _rle
+    from sarle._inputs import MAX_PIXELS
+
+    eligible = {0, 1, 2, 3, 4, 16, 17, 18}
+    for i, item in enumerate(_STATS_ITEMS):
+        columns = _rle.json_rle_columns([GOOD, item], MAX_PIXELS)
+        assert (columns is not None) == (i in eligible), (i, item)
+    counts, hs, ws = _rle.json_rle_columns([GOOD, OTHER], MAX_PIXELS)
+    assert counts == [GOOD["counts"], OTHER["counts"]] and counts[0] is GOOD["counts"]
+    assert hs.dtype == ws.dtype == np.int64 and hs.tolist() == [2, 3] and ws.tolist() == [3, 2]

@@ -16,6 +16,9 @@ def area_bbox_into(
     boxes: Optional[npt.NDArray[np.float64]],
     index_base: int,
 ) -> None: ...
+def json_rle_columns(
+    rles: List[object], max_pixels: int
+) -> Optional[Tuple[List[Union[str, bytes]], npt.NDArray[np.int64], npt.NDArray[np.int64]]]: ...
 def stats_one(
     counts: Counts, h: int, w: int, want_bbox: bool
 ) -> Tuple[int, int, int, int, int]: ...

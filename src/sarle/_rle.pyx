@@ -23,6 +23,9 @@ Python layer to ``h * w <= 2**62`` so no sum below can overflow.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem
+from cpython.long cimport PyLong_AsLongLongAndOverflow
+from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
@@ -681,6 +684,58 @@ def area_bbox_into(list counts, const int64_t[::1] hs, const int64_t[::1] ws,
             _raise_batch_error(srcs, -r, hs[failed], ws[failed], failed, index_base)
     finally:
         free(srcs)
+
+
+def json_rle_columns(list rles, int64_t max_pixels):
+    """Counts, heights and widths of a list of RLE dicts as ``json.load`` gives them.
+
+    The fast path of ``area``/``bbox``: every item must be an exact ``dict``
+    whose ``"size"`` is a list of two ``int`` (``0 <= h, w``, ``h * w <=
+    max_pixels``) and whose ``"counts"`` is an ASCII ``str`` or ``bytes``.
+    Returns ``(counts list, hs, ws)`` (int64 arrays), or None as soon as one
+    item is anything else, for the general parser (and its error messages)
+    to take the whole list.
+    """
+    cdef Py_ssize_t n = len(rles), i
+    cdef PyObject *size
+    cdef PyObject *counts
+    cdef object item, h_obj, w_obj
+    cdef long long h, w
+    cdef int overflow = 0
+    cdef list kept = [None] * n
+    hs_array = np.empty(n, dtype=np.int64)
+    ws_array = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] hs = hs_array
+    cdef int64_t[::1] ws = ws_array
+    for i in range(n):
+        item = rles[i]
+        if type(item) is not dict:
+            return None
+        size = PyDict_GetItem(item, "size")
+        counts = PyDict_GetItem(item, "counts")
+        if size == NULL or counts == NULL or type(<object>size) is not list or len(<list>size) != 2:
+            return None
+        if type(<object>counts) is str:
+            if not PyUnicode_IS_COMPACT_ASCII(<object>counts):
+                return None
+        elif type(<object>counts) is not bytes:
+            return None
+        h_obj = (<list>size)[0]
+        w_obj = (<list>size)[1]
+        if type(h_obj) is not int or type(w_obj) is not int:
+            return None
+        h = PyLong_AsLongLongAndOverflow(h_obj, &overflow)
+        if overflow:
+            return None
+        w = PyLong_AsLongLongAndOverflow(w_obj, &overflow)
+        if overflow or h < 0 or w < 0 or h > max_pixels or w > max_pixels:
+            return None
+        if h != 0 and w > max_pixels // h:
+            return None
+        hs[i] = h
+        ws[i] = w
+        kept[i] = <object>counts
+    return kept, hs_array, ws_array
 
 
 def stats_one(object counts, int64_t h, int64_t w, bint want_bbox):
