@@ -452,6 +452,25 @@ def build_jobs(mods, max_masks):
         "bounding boxes [x, y, w, h] (toBbox convention) of all masks of an image",
         _rles, ways, _same_values, per_item=False))
 
+    # -- parse: the front end of IoU and merge ------------------------------------------------
+    if sarle:
+        from sarle import _rle
+
+        def parse_all(rs):
+            counts = [r["counts"] for r in rs]
+            hs = np.array([r["size"][0] for r in rs], dtype=np.int64)
+            ws = np.array([r["size"][1] for r in rs], dtype=np.int64)
+            return [len(b) for b in _rle.boundaries_many(counts, hs, ws, 0)]
+
+        jobs.append(Job(
+            "parse", "image",
+            "parse every counts string of an image into run boundaries, as IoU and merge do "
+            "(sarle only, the private kernel iou() calls: the peers parse inside their calls); 'pixels' are "
+            "characters of counts here, so MP/s is MB/s of counts parsed",
+            _rles, {"sarle": {"_rle.boundaries_many(counts, hs, ws)": parse_all}},
+            _same_values, per_item=False,
+            pixels=lambda img: sum(len(r["counts"]) for r in _rles(img))))
+
     # -- IoU n x n ------------------------------------------------------------------------------
     ways = {}
     if sarle:

@@ -24,6 +24,7 @@ DESCRIPTIONS = {
     "merge": "union of an image's masks",
     "merge_pair": "union of two masks",
     "label_map": "label map of an image's masks",
+    "parse": "parse an image's counts to runs (IoU/merge front end)",
 }
 
 
@@ -44,13 +45,19 @@ def main(path):
     print("| job | per | sarle µs | pycocotools µs | rlemasklib µs | vs pycocotools | vs rlemasklib |")
     print("|---|---|--:|--:|--:|--:|--:|")
     floors = []
+    parse_rate = None
     for job in doc["jobs"]:
         ns = {lib: job["libs"].get(lib, {}).get("ns_per_op") for lib in LIBS}
         print(f"| {DESCRIPTIONS.get(job['job'], job['job'])} | {job['unit']} | "
               f"{micros(ns['sarle'])} | {micros(ns['pycocotools'])} | {micros(ns['rlemasklib'])} | "
               f"{ratio(ns['pycocotools'], ns['sarle'])} | {ratio(ns['rlemasklib'], ns['sarle'])} |")
+        if job["job"] == "parse" and ns["sarle"]:
+            parse_rate = job["pixels_per_op"] / ns["sarle"]   # characters per ns = GB/s
         if job.get("floor_ns_per_op") and ns["sarle"]:
             floors.append((job, ns["sarle"]))
+    if parse_rate:
+        print()
+        print(f"Counts parsed to runs at {parse_rate:.2f} GB/s (the parse job: one kernel call for an image's masks, gathering the counts included).")
     refs = [job for job in doc["jobs"] if job.get("reference")]
     if refs:
         print()

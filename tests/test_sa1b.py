@@ -349,6 +349,25 @@ def test_bad_image_fields(dicts: List[Dict[str, Any]], key: str, value: Any) -> 
         getattr(record, key)
 
 
+@pytest.mark.parametrize("key, value", [("width", 2**64), ("height", 2**70), ("width", -3), ("height", "9")])
+def test_to_tfds_of_unchecked_record_with_bad_sides(dicts: List[Dict[str, Any]], key: str, value: Any) -> None:
+    # found by fuzzing (fixed-to-tfds-overflow-*): a side beyond uint64 gave OverflowError
+    data = dicts[0]
+    data["annotations"] = []
+    data["image"][key] = value
+    record = sa1b.load(json_bytes(data), source="src.json", check=False)
+    with pytest.raises(ValueError, match=f"src.json: image"):
+        record.to_tfds()
+
+
+def test_to_tfds_non_ascii_counts_names_the_annotation(dicts: List[Dict[str, Any]]) -> None:
+    data = dicts[0]
+    data["annotations"][1]["segmentation"]["counts"] = "0\u00e9"
+    record = sa1b.load(json_bytes(data), source="src.json", check=False)
+    with pytest.raises(ValueError, match="src.json: annotation 1 .*not ASCII"):
+        record.to_tfds()
+
+
 # --------------------------------------------------------------------------- columns
 
 COLUMNS = {

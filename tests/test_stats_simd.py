@@ -11,6 +11,12 @@ messages must be identical; valid strings are also checked against
 runs the kernel alone, to check that it takes the strings it should (so the
 fast path is really exercised) and leaves the others.
 
+The boundary parser (``sarle_boundaries_simd``: the same first phase, then
+the start and end of every foreground run stored, what ``iou`` and ``merge``
+parse into) runs at either SIMD level and is checked the same way, through
+``_rle.boundaries`` and alone (``_rle._boundaries_simd_one``): it takes valid
+strings of at most 2**23 pixels whose runs after the first are all non-empty.
+
 The strings are aimed at the kernel's internal edges: its 32- and 64-character
 blocks (values of 1 to 9 characters starting at every position around the
 block edges, strings just shorter and longer than a block), its 2048-value
@@ -96,6 +102,25 @@ def kernel_takes(h: int, w: int, runs: list[int], s: str) -> bool:
             and max(_value_lengths(s)) <= 8)
 
 
+def boundary_kernel_takes(h: int, w: int, runs: list[int], s: str) -> bool:
+    """Whether the SIMD boundary parser should take this valid string."""
+    return (0 < h * w <= MAX_TOTAL and 0 not in runs[1:] and max(_value_lengths(s)) <= 8)
+
+
+def ref_boundaries(runs: list[int]) -> list[int]:
+    """Canonical ``[start, end, ...]`` of the foreground runs (touching runs joined)."""
+    out: list[int] = []
+    pos = 0
+    for i, run in enumerate(runs):
+        if i % 2 and run:
+            if out and out[-1] == pos:
+                out[-1] = pos + run
+            else:
+                out += [pos, pos + run]
+        pos += run
+    return out
+
+
 def _value_lengths(s: str) -> list[int]:
     lengths, n = [], 0
     for c in s:
@@ -111,13 +136,19 @@ def _value_lengths(s: str) -> list[int]:
 
 
 def outcome(level: int, counts, h: int, w: int):
-    """``(area, bbox)`` from the public API at ``level``, or the error text."""
+    """``(area, bbox)`` from the public API at ``level`` and the boundaries IoU and
+    merge parse (each, or its error text)."""
     _rle._set_stats_simd(level)
     rle = {"size": [h, w], "counts": counts}
     try:
-        return int(sarle.area(rle)), sarle.bbox(rle).tolist()
+        stats = int(sarle.area(rle)), sarle.bbox(rle).tolist()
     except ValueError as error:
-        return str(error)
+        stats = str(error)
+    try:
+        runs = _rle.boundaries(counts, h, w).tolist()
+    except ValueError as error:
+        runs = str(error)
+    return stats, runs
 
 
 def check_valid(level: int, h: int, w: int, runs: list[int], s: str | None = None) -> None:
@@ -125,10 +156,17 @@ def check_valid(level: int, h: int, w: int, runs: list[int], s: str | None = Non
     if s is None:
         s = ref.string_from_runs(runs)
     canonical = 0 not in runs[1:] and s == ref.string_from_runs(runs)
-    want = (ref.area(runs), ref.bbox(runs, h, w))
+    want = (ref.area(runs), ref.bbox(runs, h, w)), ref_boundaries(runs)
     assert outcome(level, s, h, w) == want
     assert outcome(level, s.encode(), h, w) == want
     assert outcome(0, s, h, w) == want
+    _rle._set_stats_simd(level)
+    bounds = _rle._boundaries_simd_one(s, h, w)
+    if level and boundary_kernel_takes(h, w, runs, s):
+        assert bounds is not None and bounds.tolist() == want[1]
+    else:
+        assert bounds is None
+    want = want[0]
     x0, y0, bw, bh = want[1]
     stats = (want[0], x0, y0, x0 + bw - 1, y0 + bh - 1) if bw else (0, 0, 0, -1, -1)
     _rle._set_stats_simd(level)
@@ -179,6 +217,12 @@ def check_stats(level: int, h: int, w: int, runs: list[int], s: str) -> None:
     simd = _rle._stats_simd_one(s, h, w)
     assert simd == (want if level and kernel_takes(h, w, runs, s) else None)
     assert _rle.stats_one(s, h, w, True) == want
+    bounds = _rle._boundaries_simd_one(s, h, w)
+    if level and boundary_kernel_takes(h, w, runs, s):
+        assert bounds is not None and bounds.tolist() == ref_boundaries(runs)
+    else:
+        assert bounds is None
+    assert _rle.boundaries(s, h, w).tolist() == ref_boundaries(runs)
     _rle._set_stats_simd(0)
     assert _rle.stats_one(s, h, w, True) == want
 
@@ -304,7 +348,8 @@ def test_padded_values(level, hwr, data):
     if max(_value_lengths(s)) <= 13:
         check_valid(level, h, w, runs, s)
     else:   # past 13 characters a value no longer fits in 64 bits
-        assert "does not fit in 64 bits" in outcome(0, s, h, w)
+        stats, bounds = outcome(0, s, h, w)
+        assert "does not fit in 64 bits" in stats and "does not fit in 64 bits" in bounds
         check_same(level, s, h, w)
 
 
@@ -340,7 +385,7 @@ def test_negative_counts_with_the_right_sum(level, colour):
         s = string_of(runs)
         got = outcome(level, s, h, w)
         assert got == outcome(0, s, h, w)
-        assert "negative run length -3" in got
+        assert all("negative run length -3" in text for text in got)
 
 
 @pytest.mark.parametrize("level", LEVEL_PARAMS)
@@ -352,7 +397,7 @@ def test_sums_that_wrap_32_bits(level):
     s = string_of(runs)
     got = outcome(level, s, h, w)
     assert got == outcome(0, s, h, w)
-    assert "run lengths exceed h*w" in got
+    assert all("run lengths exceed h*w" in text for text in got)
 
 
 def _near_edges(n: int):
@@ -414,7 +459,7 @@ def test_bad_bytes_everywhere(level):
             bad = raw[:i] + bytes([_alias(raw[i])]) + raw[i + 1:]
             got = outcome(level, bad, h, w)
             assert got == outcome(0, bad, h, w)
-            assert got.startswith("counts: invalid character")
+            assert all(text.startswith("counts: invalid character") for text in got)
 
 
 @pytest.mark.parametrize("level", LEVEL_PARAMS)

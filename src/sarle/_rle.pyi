@@ -8,6 +8,12 @@ import numpy.typing as npt
 Counts = Union[str, bytes, npt.NDArray[np.int64]]
 
 def boundaries(counts: Counts, h: int, w: int, index: int = ...) -> npt.NDArray[np.int64]: ...
+def boundaries_many(
+    counts: List[Counts],
+    hs: npt.NDArray[np.int64],
+    ws: npt.NDArray[np.int64],
+    index_base: int,
+) -> List[npt.NDArray[np.int64]]: ...
 def area_bbox_into(
     counts: List[Counts],
     hs: npt.NDArray[np.int64],
@@ -27,6 +33,9 @@ def _stats_simd_levels() -> Tuple[int, int]: ...
 def _stats_simd_one(
     counts: Union[str, bytes], h: int, w: int
 ) -> Optional[Tuple[int, int, int, int, int]]: ...
+def _boundaries_simd_one(
+    counts: Union[str, bytes], h: int, w: int
+) -> Optional[npt.NDArray[np.int64]]: ...
 def decode_into(
     counts: List[Counts],
     h: int,

@@ -137,6 +137,8 @@ cdef extern from "_stats_simd.h":
     void sarle_stats_simd_set_level(int level) noexcept nogil
     bint sarle_stats_simd(const unsigned char *s, int64_t n, int64_t h, int64_t total,
                           Stats *st) noexcept nogil
+    int64_t sarle_boundaries_simd(const unsigned char *s, int64_t n, int64_t total,
+                                  int64_t *out) noexcept nogil
 
 # Pick the SIMD kernel for this CPU, once, at import.
 sarle_stats_simd_init()
@@ -499,8 +501,21 @@ cdef inline int finish_boundaries(I64Buf *b, int64_t total, Py_ssize_t base=0) n
 cdef int parse_boundaries(Src *src, I64Buf *out) noexcept nogil:
     """Append the canonical boundaries of ``src`` to ``out``."""
     cdef int64_t buf[CHUNK]
-    cdef int64_t pos = 0
+    cdef int64_t pos = 0, got
     cdef Py_ssize_t k, i, base = out.size
+    if src.s != NULL and src.pos == 0:
+        # The SIMD parser (_stats_simd.h) answers for the canonical strings it
+        # handles, with exactly this function's result; for anything else it
+        # declines and the scalar loop below starts from the beginning.
+        if buf_reserve(out, src.n + 16) < 0:
+            return -E_MEMORY
+        got = sarle_boundaries_simd(src.s, src.n, src.total, out.data + out.size)
+        if got >= 0:
+            out.size += got
+            src.pos = src.n
+            src.sum = src.total
+            src.done = True
+            return 0
     while not src.done:
         k = src_fill(src, buf, CHUNK)
         if k < 0:
@@ -567,6 +582,41 @@ def boundaries(object counts, int64_t h, int64_t w, Py_ssize_t index=-1):
             _raise_parse_error(&src, -r, h, w, index)
         return buf_to_array(&buf)
     finally:
+        free(buf.data)
+
+
+def boundaries_many(list counts, const int64_t[::1] hs, const int64_t[::1] ws,
+                    Py_ssize_t index_base):
+    """``boundaries`` of many masks in one call: a list of views of one int64 array.
+
+    Parses every mask without the GIL, one after another; a malformed one
+    raises for mask ``index_base + i`` (-1: a single mask, no index).
+    """
+    cdef Py_ssize_t n = len(counts), i, failed = -1
+    cdef int r = 0
+    cdef list keep = []
+    cdef I64Buf buf
+    cdef int64_t[::1] view
+    if hs.shape[0] != n or ws.shape[0] != n:
+        raise ValueError("boundaries_many: size arrays must match the counts")
+    cdef Src *srcs = <Src *>malloc((n if n else 1) * sizeof(Src))
+    cdef Py_ssize_t *off = <Py_ssize_t *>malloc((n + 1) * sizeof(Py_ssize_t))
+    buf.data = NULL
+    buf.size = buf.cap = 0
+    try:
+        if srcs == NULL or off == NULL:
+            raise MemoryError()
+        for i in range(n):
+            fill_src(&srcs[i], counts[i], hs[i] * ws[i], keep)
+        with nogil:
+            r = parse_all(srcs, n, &buf, off, &failed)
+        if r < 0:
+            _raise_batch_error(srcs, -r, hs[failed], ws[failed], failed, index_base)
+        whole = buf_to_array(&buf)
+        return [whole[off[i]:off[i + 1]] for i in range(n)]
+    finally:
+        free(srcs)
+        free(off)
         free(buf.data)
 
 
@@ -790,6 +840,34 @@ def _stats_simd_one(object counts, int64_t h, int64_t w):
     with nogil:
         handled = sarle_stats_simd(src.s, src.n, h, src.total, &st)
     return (st.area, st.x0, st.y0, st.x1, st.y1) if handled else None
+
+
+def _boundaries_simd_one(object counts, int64_t h, int64_t w):
+    """Tests only: the SIMD boundary parser alone, on one compressed string.
+
+    The boundaries as ``boundaries`` gives them, or None where the kernel
+    leaves the string to the scalar parser (always at level 0).
+    """
+    cdef Src src
+    cdef I64Buf buf
+    cdef int64_t got
+    cdef list keep = []
+    if type(counts) is not str and type(counts) is not bytes:
+        raise TypeError("_boundaries_simd_one takes a compressed string")
+    fill_src(&src, counts, h * w, keep)
+    buf.data = NULL
+    buf.size = buf.cap = 0
+    try:
+        if buf_reserve(&buf, src.n + 16) < 0:
+            raise MemoryError()
+        with nogil:
+            got = sarle_boundaries_simd(src.s, src.n, src.total, buf.data)
+        if got < 0:
+            return None
+        buf.size = got
+        return buf_to_array(&buf)
+    finally:
+        free(buf.data)
 
 
 # ---------------------------------------------------------------------------

@@ -713,6 +713,122 @@ SIMD_AVX512_TARGET static int simd_stats_avx512(const unsigned char *s, int64_t 
 }
 
 /* ------------------------------------------------------------------------ */
+/* Boundaries, AVX2 (run at either SIMD level)                               */
+
+/* The foreground runs of a canonical string as boundaries, the form IoU and
+   merge work on: start S and end E (exclusive, column-major pixels) of every
+   foreground run, in order, as int64. Phase 1 is simd_avx2_decode; phase 2
+   takes the same prefix sums as simd_avx2_pairs and stores S and E instead of
+   reducing them. Handled only where the scalar parser's answer is exactly
+   this list: every foreground count at least 1 and every background count but
+   the first too (so no two boundaries are equal and none cancel), the counts
+   summing to h*w. The checks are simd_finish's plus the zero-background one. */
+typedef struct {
+    __m256i last_fg, last_pair, end;   /* as in simd_avx2_acc */
+    __m256i bg_max, fg_max, end_max;   /* as in simd_avx2_acc */
+    __m256i bg_zero;                   /* a background count of 0 after the first */
+} simd_avx2_bacc;
+
+/* Phase 2: the pairs of v[0 .. count), count 1..16; below 16, zeros follow.
+   Writes 16 int64 at out (2 per pair; past the pairs of a short block, values
+   that the caller ignores). `first`: v[0] is the string's first count. */
+SIMD_AVX2_INLINE void simd_avx2_bound_pairs(simd_avx2_bacc *a, const int32_t *v, int count,
+                                            int first, int64_t *out) {
+    const __m256i even_odd = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i lo = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)v), even_odd);
+    __m256i hi = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(v + 8)), even_odd);
+    __m256i vb = _mm256_permute2x128_si256(lo, hi, 0x20);
+    __m256i vf = _mm256_permute2x128_si256(lo, hi, 0x31);
+    __m256i bg_in = _mm256_cmpgt_epi32(_mm256_set1_epi32((count + 1) / 2), lane);
+    __m256i fg_in = _mm256_cmpgt_epi32(_mm256_set1_epi32(count / 2), lane);
+    __m256i B, F, T, E, S, zero_bg;
+    F = _mm256_and_si256(_mm256_add_epi32(simd_avx2_prefix(vf), a->last_fg), fg_in);
+    B = _mm256_and_si256(_mm256_add_epi32(simd_avx2_prefix(vb),
+                                          _mm256_sub_epi32(a->last_pair, a->last_fg)), bg_in);
+    T = _mm256_add_epi32(B, F);
+    E = _mm256_add_epi32(simd_avx2_prefix(T), a->end);
+    S = _mm256_sub_epi32(E, F);
+    a->last_fg = simd_avx2_last(F);
+    a->last_pair = simd_avx2_last(T);
+    a->end = simd_avx2_last(E);
+    zero_bg = _mm256_and_si256(_mm256_cmpeq_epi32(B, _mm256_setzero_si256()), bg_in);
+    if (first)   /* the first background count may be 0 */
+        zero_bg = _mm256_andnot_si256(_mm256_cmpeq_epi32(lane, _mm256_setzero_si256()), zero_bg);
+    a->bg_zero = _mm256_or_si256(a->bg_zero, zero_bg);
+    a->bg_max = _mm256_max_epu32(a->bg_max, B);
+    a->fg_max = _mm256_max_epu32(a->fg_max,
+                                 _mm256_and_si256(_mm256_sub_epi32(F, _mm256_set1_epi32(1)), fg_in));
+    a->end_max = _mm256_max_epi32(a->end_max, _mm256_and_si256(E, fg_in));
+    {
+        /* S0 E0 S1 E1 | S4 E4 S5 E5 and S2 E2 S3 E3 | S6 E6 S7 E7, widened. */
+        __m256i se_lo = _mm256_unpacklo_epi32(S, E);
+        __m256i se_hi = _mm256_unpackhi_epi32(S, E);
+        _mm256_storeu_si256((__m256i *)out, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(se_lo)));
+        _mm256_storeu_si256((__m256i *)(out + 4), _mm256_cvtepi32_epi64(_mm256_castsi256_si128(se_hi)));
+        _mm256_storeu_si256((__m256i *)(out + 8), _mm256_cvtepi32_epi64(_mm256_extracti128_si256(se_lo, 1)));
+        _mm256_storeu_si256((__m256i *)(out + 12), _mm256_cvtepi32_epi64(_mm256_extracti128_si256(se_hi, 1)));
+    }
+}
+
+/* Phase 2 over the whole blocks of 16 values in v[0 .. *k); the rest moves to
+   the front. Returns how many int64 were written at out. */
+SIMD_AVX2_INLINE int64_t simd_avx2_bound_flush(simd_avx2_bacc *a, int32_t *v, int *k,
+                                               int *first, int64_t *out) {
+    int i, whole = *k & ~15;
+    for (i = 0; i < whole; i += 16) {
+        simd_avx2_bound_pairs(a, v + i, 16, *first, out + i);
+        *first = 0;
+    }
+    memmove(v, v + whole, (size_t)(*k - whole) * sizeof(int32_t));
+    *k -= whole;
+    return whole;
+}
+
+/* Boundaries of s[0:n] into out, which has room for n + 16 int64. Returns how
+   many, or -1: not handled (out may have been written). */
+SIMD_AVX2_TARGET static int64_t simd_boundaries_avx2(const unsigned char *s, int64_t n,
+                                                     int64_t total, int64_t *out) {
+    int32_t v[SIMD_VALUES];
+    int64_t p = 0, written = 0, values;
+    int k, got, first = 1;
+    uint32_t ended = 1;
+    sarle_stats empty;
+    simd_avx2_bacc a;
+    k = simd_first_counts(s, n, total, &p, v, &empty);
+    if (k < 0)
+        return -1;
+    if (k == 0)
+        return 0;   /* one count, h*w: an empty mask */
+    a.last_fg = a.last_pair = a.end = a.bg_max = a.fg_max = a.bg_zero = _mm256_setzero_si256();
+    a.end_max = _mm256_set1_epi32(-1);
+    for (; p + 34 <= n; p += 32) {
+        got = simd_avx2_decode(s, n, p, total, &ended, v + k);
+        if (got < 0)
+            return -1;
+        k += got;
+        if (k > SIMD_FLUSH)
+            written += simd_avx2_bound_flush(&a, v, &k, &first, out + written);
+    }
+    got = simd_last_values(s, n, p, (int)ended, total, v + k);
+    if (got < 0)
+        return -1;
+    k += got;
+    written += simd_avx2_bound_flush(&a, v, &k, &first, out + written);
+    values = written + k;
+    if (k) {
+        memset(v + k, 0, (size_t)(16 - k) * sizeof(int32_t));
+        simd_avx2_bound_pairs(&a, v, k, first, out + written);
+    }
+    if (simd_avx2_hmax_u(a.bg_max) > (uint64_t)total
+            || simd_avx2_hmax_u(a.fg_max) > (uint64_t)(total - 1)
+            || simd_avx2_hmax(a.end_max) > total || _mm256_cvtsi256_si32(a.end) != total
+            || !_mm256_testz_si256(a.bg_zero, a.bg_zero))
+        return -1;
+    return values & ~(int64_t)1;   /* a trailing background count ends no run */
+}
+
+/* ------------------------------------------------------------------------ */
 /* Dispatch                                                                  */
 
 static int simd_level_best = SARLE_SIMD_SCALAR;   /* what this CPU can run */
@@ -759,6 +875,17 @@ static inline int sarle_stats_simd(const unsigned char *s, int64_t n, int64_t h,
     return simd_stats_avx2(s, n, h, total, st);
 }
 
+/* Foreground boundaries of counts string s[0:n] of a mask of total = h * w
+   pixels into out (room for n + 16 int64): how many, or -1 when not handled.
+   See simd_boundaries_avx2. */
+static inline int64_t sarle_boundaries_simd(const unsigned char *s, int64_t n, int64_t total,
+                                            int64_t *out) {
+    if (sarle_stats_simd_level() == SARLE_SIMD_SCALAR || n < 1 || total < 1
+            || total > SIMD_MAX_TOTAL)
+        return -1;
+    return simd_boundaries_avx2(s, n, total, out);
+}
+
 #else   /* not x86-64 with GCC or Clang, or SARLE_NO_SIMD: the scalar parser only */
 
 static void sarle_stats_simd_init(void) {}
@@ -769,6 +896,11 @@ static inline int sarle_stats_simd(const unsigned char *s, int64_t n, int64_t h,
                                    sarle_stats *st) {
     (void)s; (void)n; (void)h; (void)total; (void)st;
     return 0;
+}
+static inline int64_t sarle_boundaries_simd(const unsigned char *s, int64_t n, int64_t total,
+                                            int64_t *out) {
+    (void)s; (void)n; (void)total; (void)out;
+    return -1;
 }
 
 #endif

@@ -565,11 +565,13 @@ def _boundaries(
     parsed: List[_inputs.Parsed], batch: bool, threads: int = 1
 ) -> List[np.ndarray]:
     result: List[np.ndarray] = [None] * len(parsed)  # type: ignore[list-item]
+    counts = [p[0] for p in parsed]
+    hs = np.array([p[1] for p in parsed], dtype=np.int64)
+    ws = np.array([p[2] for p in parsed], dtype=np.int64)
 
     def work(start: int, stop: int) -> None:
-        for i in range(start, stop):
-            counts, h, w = parsed[i]
-            result[i] = _rle.boundaries(counts, h, w, i if batch else -1)
+        result[start:stop] = _rle.boundaries_many(counts[start:stop], hs[start:stop],
+                                                  ws[start:stop], start if batch else -1)
 
     run_slices(len(parsed), threads, work, min_slice=_MASKS_PER_SLICE)
     return result

@@ -639,11 +639,17 @@ class ImageRecord:
         (n, 2) uint64}``. :func:`from_tfds` converts back.
         """
         h, w = self.height, self.width
+        for side, what in ((h, "height"), (w, "width")):
+            # TFDS keeps sizes as uint64 (a record loaded with check=False may hold anything)
+            if not _is_int(side) or not 0 <= side < 2**64:
+                raise ValueError(f"{self.source}: image {what} {_short(side)} does not fit TFDS' uint64 sizes")
         n = len(self)
         counts = np.empty(n, dtype=object)
         for i, rle in enumerate(self.segmentations):
             value = rle.get("counts") if isinstance(rle, dict) else None
             if isinstance(value, str):
+                if not value.isascii():
+                    raise ValueError(f"{self.where(i)}: counts string is not ASCII: {_short(value)}")
                 value = value.encode("ascii")
             elif not isinstance(value, bytes):
                 raise ValueError(
