@@ -480,3 +480,44 @@ def test_area_bbox_many(n):
              "size": np.full((n, 2), [9, 13], dtype=np.uint64)}
     np.testing.assert_array_equal(sarle.area(batch), areas)
     np.testing.assert_array_equal(sarle.decode(batch), np.stack(group))
+
+
+@st.composite
+def column_patterned(draw):
+    """A mask of 17+ columns (the column sweep of C-order decode, not its narrow path)
+    made of stretches of empty, full and mixed columns, and its runs with zero-length
+    runs sometimes inserted where a run meets a column edge."""
+    h = draw(st.integers(1, 9))
+    w = draw(st.integers(17, 60))
+    kinds = draw(st.lists(st.sampled_from(["empty", "full", "mixed"]), min_size=1, max_size=6))
+    bounds = sorted(draw(st.lists(st.integers(1, w - 1), min_size=len(kinds) - 1,
+                                  max_size=len(kinds) - 1, unique=True)))
+    mask = np.zeros((h, w), bool)
+    for kind, a, b in zip(kinds, [0] + bounds, bounds + [w]):
+        if kind == "full":
+            mask[:, a:b] = True
+        elif kind == "mixed":
+            bits = draw(st.lists(st.booleans(), min_size=h * (b - a), max_size=h * (b - a)))
+            mask[:, a:b] = np.array(bits, bool).reshape(h, b - a)
+    runs = ref.runs_from_mask(mask)
+    if draw(st.booleans()):   # zero-length runs where a run ends on a column edge
+        out, pos = [], 0
+        for run in runs:
+            out.append(run)
+            pos += run
+            if run and pos % h == 0 and draw(st.booleans()):
+                out += [0, 0]
+        runs = out
+    return mask, runs
+
+
+@given(column_patterned())
+def test_decode_c_column_stretches(t):
+    # C-order decode jumps over columns inside one run; check it against the mask.
+    mask, runs = t
+    h, w = mask.shape
+    for counts in (runs, ref.string_from_runs(runs)):
+        r = {"size": [h, w], "counts": counts}
+        np.testing.assert_array_equal(sarle.decode(r), mask)
+        np.testing.assert_array_equal(sarle.decode([r, r]), np.stack([mask, mask]))
+        assert sarle.encode(mask) == {"size": [h, w], "counts": ref.string_from_runs(ref.runs_from_mask(mask))}

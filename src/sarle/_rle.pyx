@@ -917,7 +917,7 @@ cdef inline int walker_pull(Walker *k) noexcept nogil:
     return 1
 
 
-cdef int walk_column(Walker *k, int64_t base, int64_t *tog,
+cdef inline int walk_column(Walker *k, int64_t base, int64_t *tog,
                      Py_ssize_t *ntog) noexcept nogil:
     """Rows at which column ``[base, base + h)`` toggles, starting from 0."""
     cdef Py_ssize_t nt = 0
@@ -944,7 +944,7 @@ cdef int walk_column(Walker *k, int64_t base, int64_t *tog,
     return 0
 
 
-cdef Py_ssize_t xor_sorted(const int64_t *a, Py_ssize_t na, const int64_t *b,
+cdef inline Py_ssize_t xor_sorted(const int64_t *a, Py_ssize_t na, const int64_t *b,
                            Py_ssize_t nb, int64_t *out) noexcept nogil:
     """Symmetric difference of two strictly increasing lists."""
     cdef Py_ssize_t i = 0, j = 0, k = 0
@@ -1014,7 +1014,7 @@ cdef int sweep_columns(Src *src, int64_t h, int64_t w, Sweep *sw, int mode,
     cdef Reader rd
     cdef Walker k
     cdef Py_ssize_t nprev = 0, ncur = 0, nf, q
-    cdef int64_t c, ra, rb, row, start
+    cdef int64_t c = 0, ra, rb, row, start
     cdef int64_t *tmp
     cdef int r
     reader_init(&rd, src)
@@ -1022,7 +1022,14 @@ cdef int sweep_columns(Src *src, int64_t h, int64_t w, Sweep *sw, int mode,
     k.h = h
     k.run_end = 0
     k.v = 1     # a virtual empty foreground run precedes the first count
-    for c in range(w + 1):
+    while c <= w:
+        # Columns that lie wholly inside the current run, when the previous
+        # column was uniform in that run's value too, change no row: jump
+        # past them (most columns of a small mask are empty).
+        if c < w and k.run_end >= (c + 1) * h and c > 0 and (
+                (nprev == 0 and not k.v) or (nprev == 1 and k.v and sw.prev[0] == 0)):
+            c = k.run_end // h
+            continue
         if c < w:
             r = walk_column(&k, c * h, sw.cur, &ncur)
             if r < 0:
@@ -1054,6 +1061,7 @@ cdef int sweep_columns(Src *src, int64_t h, int64_t w, Sweep *sw, int mode,
         sw.prev = sw.cur
         sw.cur = tmp
         nprev = ncur
+        c += 1
     return drain(&rd)
 
 
