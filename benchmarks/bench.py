@@ -460,7 +460,7 @@ def build_jobs(mods, max_masks):
             counts = [r["counts"] for r in rs]
             hs = np.array([r["size"][0] for r in rs], dtype=np.int64)
             ws = np.array([r["size"][1] for r in rs], dtype=np.int64)
-            return [len(b) for b in _rle.boundaries_many(counts, hs, ws, 0)]
+            return np.diff(_rle.boundaries_many(counts, hs, ws, 0)[1])   # boundaries per mask
 
         jobs.append(Job(
             "parse", "image",

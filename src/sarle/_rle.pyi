@@ -13,7 +13,7 @@ def boundaries_many(
     hs: npt.NDArray[np.int64],
     ws: npt.NDArray[np.int64],
     index_base: int,
-) -> List[npt.NDArray[np.int64]]: ...
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
 def area_bbox_into(
     counts: List[Counts],
     hs: npt.NDArray[np.int64],

@@ -587,10 +587,12 @@ def boundaries(object counts, int64_t h, int64_t w, Py_ssize_t index=-1):
 
 def boundaries_many(list counts, const int64_t[::1] hs, const int64_t[::1] ws,
                     Py_ssize_t index_base):
-    """``boundaries`` of many masks in one call: a list of views of one int64 array.
+    """``boundaries`` of many masks in one call: ``(all, offsets)``.
 
-    Parses every mask without the GIL, one after another; a malformed one
-    raises for mask ``index_base + i`` (-1: a single mask, no index).
+    ``all`` holds the boundaries of mask i at ``all[offsets[i]:offsets[i + 1]]``
+    (int64 arrays; the layout ``iou_rows_into`` reads). Parses every mask
+    without the GIL, one after another; a malformed one raises for mask
+    ``index_base + i`` (-1: a single mask, no index).
     """
     cdef Py_ssize_t n = len(counts), i, failed = -1
     cdef int r = 0
@@ -612,8 +614,11 @@ def boundaries_many(list counts, const int64_t[::1] hs, const int64_t[::1] ws,
             r = parse_all(srcs, n, &buf, off, &failed)
         if r < 0:
             _raise_batch_error(srcs, -r, hs[failed], ws[failed], failed, index_base)
-        whole = buf_to_array(&buf)
-        return [whole[off[i]:off[i + 1]] for i in range(n)]
+        offsets = np.empty(n + 1, dtype=np.int64)
+        view = offsets
+        for i in range(n + 1):
+            view[i] = off[i]
+        return buf_to_array(&buf), offsets
     finally:
         free(srcs)
         free(off)

@@ -15,7 +15,7 @@ byte-identical to what ``pycocotools.mask.encode`` gives for the same mask.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -563,18 +563,25 @@ def bbox(rle: Any, *, threads: Optional[int] = None) -> np.ndarray:
 
 def _boundaries(
     parsed: List[_inputs.Parsed], batch: bool, threads: int = 1
-) -> List[np.ndarray]:
-    result: List[np.ndarray] = [None] * len(parsed)  # type: ignore[list-item]
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Boundaries of every mask, concatenated, and the offsets of each (n + 1)."""
     counts = [p[0] for p in parsed]
     hs = np.array([p[1] for p in parsed], dtype=np.int64)
     ws = np.array([p[2] for p in parsed], dtype=np.int64)
+    parts: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
 
     def work(start: int, stop: int) -> None:
-        result[start:stop] = _rle.boundaries_many(counts[start:stop], hs[start:stop],
-                                                  ws[start:stop], start if batch else -1)
+        parts[start] = _rle.boundaries_many(counts[start:stop], hs[start:stop],
+                                            ws[start:stop], start if batch else -1)
 
     run_slices(len(parsed), threads, work, min_slice=_MASKS_PER_SLICE)
-    return result
+    if len(parts) == 1:
+        return parts[0]
+    pieces = [parts[start] for start in sorted(parts)]
+    shift = np.cumsum([0] + [b.shape[0] for b, _ in pieces[:-1]])
+    offsets = np.concatenate([off[:-1] + d for (_, off), d in zip(pieces, shift)]
+                             + [pieces[-1][1][-1:] + shift[-1]])
+    return np.concatenate([b for b, _ in pieces]), offsets
 
 
 def iou(
@@ -637,13 +644,11 @@ def iou(
     gh, gw = _inputs.common_size(gt_parsed, "gt mask")
     if (gh, gw) != (h, w):
         raise ValueError(f"gt masks have size [{gh}, {gw}] but dt masks have size [{h}, {w}]")
-    dt_b = _boundaries(dt_parsed, dt_batch, threads)
-    dt_all, dt_off = _concat(dt_b), _offsets(dt_b)
+    dt_all, dt_off = _boundaries(dt_parsed, dt_batch, threads)
     if gt is dt:   # self-IoU (NMS, duplicates): parse once
         gt_all, gt_off = dt_all, dt_off
     else:
-        gt_b = _boundaries(gt_parsed, gt_batch, threads)
-        gt_all, gt_off = _concat(gt_b), _offsets(gt_b)
+        gt_all, gt_off = _boundaries(gt_parsed, gt_batch, threads)
     out = np.zeros((m, n), dtype=np.float64)
 
     def work(start: int, stop: int) -> None:
@@ -651,16 +656,6 @@ def iou(
 
     run_slices(m, threads, work, min_slice=max(1, 4096 // n))
     return out
-
-
-def _concat(parts: List[np.ndarray]) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-
-
-def _offsets(parts: List[np.ndarray]) -> np.ndarray:
-    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
-    np.cumsum([p.shape[0] for p in parts], out=offsets[1:])
-    return offsets
 
 
 def merge(rles: Any, intersect: bool = False) -> RLE:
