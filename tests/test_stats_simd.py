@@ -588,3 +588,23 @@ def test_levels():
         _rle._set_stats_simd(-1)
     with pytest.raises(TypeError):
         _rle._stats_simd_one(np.array([1, 2], dtype=np.int64), 1, 3)
+
+
+@pytest.mark.parametrize("level", LEVEL_PARAMS)
+@pytest.mark.parametrize("total", [1, 2, 17, 33, 4000, 5000])
+def test_boundaries_as_many_values_as_pixels(level, total):
+    # Runs of 1 after a first 0: total + 1 values, the most a string the boundary
+    # parser takes can have, and the room parse_boundaries reserves for it.
+    runs = [0] + [1] * total
+    h, w = 1, total
+    check_valid(level, h, w, runs)
+
+
+@pytest.mark.parametrize("level", LEVEL_PARAMS)
+def test_boundaries_of_a_long_string_for_a_small_mask(level):
+    # 10**6 one-character values for a 10-pixel mask (parse_boundaries reserves
+    # room for 11 values + 16 here, not 10**6): the SIMD parser declines, and the
+    # error is the scalar parser's.
+    s = "1" * 10**6
+    check_same(level, s, 2, 5)
+    assert _rle._boundaries_simd_one(s, 2, 5) is None

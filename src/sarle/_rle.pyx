@@ -23,9 +23,7 @@ Python layer to ``h * w <= 2**62`` so no sum below can overflow.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_GetItem
 from cpython.long cimport PyLong_AsLongLongAndOverflow
-from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
@@ -138,7 +136,7 @@ cdef extern from "_stats_simd.h":
     bint sarle_stats_simd(const unsigned char *s, int64_t n, int64_t h, int64_t total,
                           Stats *st) noexcept nogil
     int64_t sarle_boundaries_simd(const unsigned char *s, int64_t n, int64_t total,
-                                  int64_t *out) noexcept nogil
+                                  int64_t *out, int64_t cap) noexcept nogil
 
 # Pick the SIMD kernel for this CPU, once, at import.
 sarle_stats_simd_init()
@@ -501,15 +499,18 @@ cdef inline int finish_boundaries(I64Buf *b, int64_t total, Py_ssize_t base=0) n
 cdef int parse_boundaries(Src *src, I64Buf *out) noexcept nogil:
     """Append the canonical boundaries of ``src`` to ``out``."""
     cdef int64_t buf[CHUNK]
-    cdef int64_t pos = 0, got
+    cdef int64_t pos = 0, got, room
     cdef Py_ssize_t k, i, base = out.size
     if src.s != NULL and src.pos == 0:
         # The SIMD parser (_stats_simd.h) answers for the canonical strings it
         # handles, with exactly this function's result; for anything else it
-        # declines and the scalar loop below starts from the beginning.
-        if buf_reserve(out, src.n + 16) < 0:
+        # declines and the scalar loop below starts from the beginning. A
+        # string it takes has at most one value per character and at most
+        # total + 1 values: room for that (not for a long garbage string).
+        room = (src.n if src.n <= src.total else src.total + 1) + 16
+        if buf_reserve(out, room) < 0:
             return -E_MEMORY
-        got = sarle_boundaries_simd(src.s, src.n, src.total, out.data + out.size)
+        got = sarle_boundaries_simd(src.s, src.n, src.total, out.data + out.size, room)
         if got >= 0:
             out.size += got
             src.pos = src.n
@@ -752,9 +753,7 @@ def json_rle_columns(list rles, int64_t max_pixels):
     to take the whole list.
     """
     cdef Py_ssize_t n = len(rles), i
-    cdef PyObject *size
-    cdef PyObject *counts
-    cdef object item, h_obj, w_obj
+    cdef object item, size, counts, h_obj, w_obj
     cdef long long h, w
     cdef int overflow = 0
     cdef list kept = [None] * n
@@ -766,14 +765,14 @@ def json_rle_columns(list rles, int64_t max_pixels):
         item = rles[i]
         if type(item) is not dict:
             return None
-        size = PyDict_GetItem(item, "size")
-        counts = PyDict_GetItem(item, "counts")
-        if size == NULL or counts == NULL or type(<object>size) is not list or len(<list>size) != 2:
+        size = (<dict>item).get("size")
+        counts = (<dict>item).get("counts")
+        if type(size) is not list or len(<list>size) != 2:
             return None
-        if type(<object>counts) is str:
-            if not PyUnicode_IS_COMPACT_ASCII(<object>counts):
+        if type(counts) is str:
+            if not PyUnicode_IS_COMPACT_ASCII(counts):
                 return None
-        elif type(<object>counts) is not bytes:
+        elif type(counts) is not bytes:
             return None
         h_obj = (<list>size)[0]
         w_obj = (<list>size)[1]
@@ -789,7 +788,7 @@ def json_rle_columns(list rles, int64_t max_pixels):
             return None
         hs[i] = h
         ws[i] = w
-        kept[i] = <object>counts
+        kept[i] = counts
     return kept, hs_array, ws_array
 
 
@@ -866,7 +865,7 @@ def _boundaries_simd_one(object counts, int64_t h, int64_t w):
         if buf_reserve(&buf, src.n + 16) < 0:
             raise MemoryError()
         with nogil:
-            got = sarle_boundaries_simd(src.s, src.n, src.total, buf.data)
+            got = sarle_boundaries_simd(src.s, src.n, src.total, buf.data, src.n + 16)
         if got < 0:
             return None
         buf.size = got

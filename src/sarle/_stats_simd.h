@@ -772,10 +772,13 @@ SIMD_AVX2_INLINE void simd_avx2_bound_pairs(simd_avx2_bacc *a, const int32_t *v,
 }
 
 /* Phase 2 over the whole blocks of 16 values in v[0 .. *k); the rest moves to
-   the front. Returns how many int64 were written at out. */
+   the front. Returns how many int64 were written at out, or -1 when that would
+   pass `room` (nothing written then). */
 SIMD_AVX2_INLINE int64_t simd_avx2_bound_flush(simd_avx2_bacc *a, int32_t *v, int *k,
-                                               int *first, int64_t *out) {
+                                               int *first, int64_t *out, int64_t room) {
     int i, whole = *k & ~15;
+    if (whole > room)
+        return -1;
     for (i = 0; i < whole; i += 16) {
         simd_avx2_bound_pairs(a, v + i, 16, *first, out + i);
         *first = 0;
@@ -785,12 +788,13 @@ SIMD_AVX2_INLINE int64_t simd_avx2_bound_flush(simd_avx2_bacc *a, int32_t *v, in
     return whole;
 }
 
-/* Boundaries of s[0:n] into out, which has room for n + 16 int64. Returns how
-   many, or -1: not handled (out may have been written). */
+/* Boundaries of s[0:n] into out, which has room for cap int64 (a valid string
+   needs at most its number of values + 16, and has at most total + 1 values).
+   Returns how many, or -1: not handled (out may have been written). */
 SIMD_AVX2_TARGET static int64_t simd_boundaries_avx2(const unsigned char *s, int64_t n,
-                                                     int64_t total, int64_t *out) {
+                                                     int64_t total, int64_t *out, int64_t cap) {
     int32_t v[SIMD_VALUES];
-    int64_t p = 0, written = 0, values;
+    int64_t p = 0, written = 0, values, got_out;
     int k, got, first = 1;
     uint32_t ended = 1;
     sarle_stats empty;
@@ -807,14 +811,21 @@ SIMD_AVX2_TARGET static int64_t simd_boundaries_avx2(const unsigned char *s, int
         if (got < 0)
             return -1;
         k += got;
-        if (k > SIMD_FLUSH)
-            written += simd_avx2_bound_flush(&a, v, &k, &first, out + written);
+        if (k > SIMD_FLUSH) {
+            got_out = simd_avx2_bound_flush(&a, v, &k, &first, out + written, cap - written);
+            if (got_out < 0)
+                return -1;
+            written += got_out;
+        }
     }
     got = simd_last_values(s, n, p, (int)ended, total, v + k);
     if (got < 0)
         return -1;
     k += got;
-    written += simd_avx2_bound_flush(&a, v, &k, &first, out + written);
+    got_out = simd_avx2_bound_flush(&a, v, &k, &first, out + written, cap - written);
+    if (got_out < 0 || written + got_out + 16 > cap)
+        return -1;
+    written += got_out;
     values = written + k;
     if (k) {
         memset(v + k, 0, (size_t)(16 - k) * sizeof(int32_t));
@@ -876,14 +887,14 @@ static inline int sarle_stats_simd(const unsigned char *s, int64_t n, int64_t h,
 }
 
 /* Foreground boundaries of counts string s[0:n] of a mask of total = h * w
-   pixels into out (room for n + 16 int64): how many, or -1 when not handled.
-   See simd_boundaries_avx2. */
+   pixels into out, which has room for cap int64: how many, or -1 when not
+   handled (a string needing more room included). See simd_boundaries_avx2. */
 static inline int64_t sarle_boundaries_simd(const unsigned char *s, int64_t n, int64_t total,
-                                            int64_t *out) {
+                                            int64_t *out, int64_t cap) {
     if (sarle_stats_simd_level() == SARLE_SIMD_SCALAR || n < 1 || total < 1
             || total > SIMD_MAX_TOTAL)
         return -1;
-    return simd_boundaries_avx2(s, n, total, out);
+    return simd_boundaries_avx2(s, n, total, out, cap);
 }
 
 #else   /* not x86-64 with GCC or Clang, or SARLE_NO_SIMD: the scalar parser only */
@@ -898,8 +909,8 @@ static inline int sarle_stats_simd(const unsigned char *s, int64_t n, int64_t h,
     return 0;
 }
 static inline int64_t sarle_boundaries_simd(const unsigned char *s, int64_t n, int64_t total,
-                                            int64_t *out) {
-    (void)s; (void)n; (void)total; (void)out;
+                                            int64_t *out, int64_t cap) {
+    (void)s; (void)n; (void)total; (void)out; (void)cap;
     return -1;
 }
 
