@@ -1181,10 +1181,12 @@ def _end_problem(archive: tarfile.TarFile) -> Optional[str]:
     return f"a damaged member header ({stop})"
 
 
-#: What the stdlib's tarfile raises on a damaged or cut-short archive. Beside its
-#: own errors: a gzip header cut inside its optional fields makes ``_Stream`` call
-#: ``ord(b"")`` (TypeError) or unpack too few bytes (struct.error).
-_TAR_READ_ERRORS = (tarfile.TarError, OSError, EOFError, TypeError, struct.error)
+#: What the stdlib's tarfile raises on a damaged or cut-short archive.
+_TAR_READ_ERRORS = (tarfile.TarError, OSError, EOFError)
+#: Opening a stream also reads its compression header: one cut inside the gzip
+#: header's optional fields makes ``tarfile._Stream`` call ``ord(b"")``
+#: (TypeError) or unpack too few bytes (struct.error).
+_TAR_OPEN_ERRORS = _TAR_READ_ERRORS + (TypeError, struct.error)
 
 
 def _tar_error_text(error: BaseException) -> str:
@@ -1218,7 +1220,7 @@ def _tar_stream_samples(
     def samples(reader: ShardReader) -> Iterator[Sample]:
         try:
             archive = tarfile.open(fileobj=stream, mode="r|*", tarinfo=_TarInfo)
-        except _TAR_READ_ERRORS as error:
+        except _TAR_OPEN_ERRORS as error:
             if owned:
                 stream.close()
             reader._fail("", f"cannot read the tar: {_tar_error_text(error)}")
@@ -1245,7 +1247,7 @@ def _tar_samples(
                 info = archive.next()
             except _TAR_READ_ERRORS as error:
                 cut_short = [e.get("json_name") or e["jpg_name"] for e in pending.values()]
-                reader._fail("", _truncation(f"truncated or corrupt after member {last}: {_tar_error_text(error)}", cut_short))
+                reader._fail("", _truncation(f"truncated or corrupt after member {last}: {error}", cut_short))
                 return
             if info is None:
                 problem = _end_problem(archive)
@@ -1270,7 +1272,7 @@ def _tar_samples(
                 try:
                     entry[kind] = _read_member(archive, info) if kind == "json" or reader.images else None
                 except _TAR_READ_ERRORS as error:
-                    reader._fail("", f"truncated or corrupt in member {info.name}: {_tar_error_text(error)}")
+                    reader._fail("", f"truncated or corrupt in member {info.name}: {error}")
                     return
             if "json" not in entry or "jpg" not in entry:
                 continue
@@ -1281,7 +1283,7 @@ def _tar_samples(
                     data = _read_member(archive, data)
                     jpeg = _read_member(archive, jpeg) if reader.images else None
                 except _TAR_READ_ERRORS as error:
-                    reader._fail(entry["json_name"], f"cannot read the member: {_tar_error_text(error)}")
+                    reader._fail(entry["json_name"], f"cannot read the member: {error}")
                     continue
             sample = reader._sample(key, entry["json_name"], data, jpeg)
             if sample is not None:
