@@ -25,6 +25,8 @@ compile_args += os.environ.get("SARLE_CFLAGS", "").split()
 extension = Extension(
     "sarle._rle",
     ["src/sarle/_rle.pyx"],
+    # included by _rle.pyx: an edit to it rebuilds the extension
+    depends=["src/sarle/_stats_simd.h", "src/sarle/_poly.pxi"],
     extra_compile_args=compile_args,
     extra_link_args=os.environ.get("SARLE_LDFLAGS", "").split(),
 )

@@ -608,3 +608,36 @@ def test_boundaries_of_a_long_string_for_a_small_mask(level):
     s = "1" * 10**6
     check_same(level, s, 2, 5)
     assert _rle._boundaries_simd_one(s, 2, 5) is None
+
+
+# ---------------------------------------------------------------------------
+# Encoding: the scan for the next zero / non-zero byte (sarle_find_change_simd)
+
+
+@pytest.mark.parametrize("level", LEVEL_PARAMS)
+def test_encode_scan_changes_at_every_position(level):
+    # A C-order (1, n) mask, encoded by scanning its bytes: one foreground run of
+    # every length at every start around the 64- and 128-byte blocks and the tail.
+    _rle._set_stats_simd(level)
+    for n in (63, 64, 65, 127, 128, 129, 200, 257):
+        for start in range(n):
+            for length in {1, 2, 63, 64, 65, n - start}:
+                if length < 1 or start + length > n:
+                    continue
+                mask = np.zeros((1, n), dtype=bool)
+                mask[0, start:start + length] = True
+                runs = ref.runs_from_mask(mask)
+                assert sarle.encode(mask)["counts"] == ref.string_from_runs(runs)
+
+
+@pytest.mark.parametrize("level", LEVEL_PARAMS)
+@given(st.integers(1, 40), st.integers(1, 300), st.integers(0, 2**32 - 1), st.sampled_from([1, 2, 7, 255]))
+def test_encode_scan_random_masks(level, h, w, seed, value):
+    # any non-zero byte is foreground, in uint8 masks as in bool ones
+    rng = np.random.default_rng(seed)
+    mask = (rng.random((h, w)) < rng.choice([0.01, 0.5, 0.99])).astype(np.uint8) * value
+    _rle._set_stats_simd(level)
+    got = sarle.encode(mask)
+    _rle._set_stats_simd(0)
+    assert got == sarle.encode(mask)
+    assert got["counts"] == ref.string_from_runs(ref.runs_from_mask(mask != 0))

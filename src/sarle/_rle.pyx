@@ -137,6 +137,8 @@ cdef extern from "_stats_simd.h":
                           Stats *st) noexcept nogil
     int64_t sarle_boundaries_simd(const unsigned char *s, int64_t n, int64_t total,
                                   int64_t *out, int64_t cap) noexcept nogil
+    int64_t sarle_find_change_simd(const uint8_t *p, int64_t i, int64_t n,
+                                   int want_nonzero) noexcept nogil
 
 # Pick the SIMD kernel for this CPU, once, at import.
 sarle_stats_simd_init()
@@ -1484,7 +1486,8 @@ cdef int scan_boundaries(const uint8_t *p, int64_t n, I64Buf *out) noexcept nogi
     cdef int64_t i = 0
     cdef int want = 1
     while True:
-        i = sarle_find_change(p, i, n, want)
+        # wide vectors first (AVX2/AVX-512 at run time), SSE2 and bytes for the rest
+        i = sarle_find_change(p, sarle_find_change_simd(p, i, n, want), n, want)
         if i >= n:
             break
         if buf_push(out, i) < 0:
