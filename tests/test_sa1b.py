@@ -1303,10 +1303,13 @@ _KEPT = {
 }
 
 
+@pytest.mark.parametrize("images", [True, False])
 @pytest.mark.parametrize("how", ["path", "stream", "gz"])
 @pytest.mark.parametrize("cut", list(_KEPT))
 def test_truncated_tar(tmp_path: Path, shard: Path, shard_members: List[Tuple[str, bytes]], cut: str,
-                       how: str) -> None:
+                       how: str, images: bool) -> None:
+    # The same samples with images=False, where JPEGs are not kept: a sample whose
+    # JPEG is cut short is lost either way (found by fuzzing: fixed-images-flag-*).
     data = shard.read_bytes()
     point = _cut_points(shard)[cut]
     if how == "gz":
@@ -1322,20 +1325,54 @@ def test_truncated_tar(tmp_path: Path, shard: Path, shard_members: List[Tuple[st
         return NonSeekable(truncated, name="pipe:cut") if how == "stream" else path
 
     name = "pipe:cut" if how == "stream" else str(path)
-    reader = sa1b.iter_shard(source())
+    reader = sa1b.iter_shard(source(), images=images)
     with pytest.raises(ValueError) as info:
         for _ in reader:
             pass
     assert str(info.value).startswith(name), str(info.value)
-    reader = sa1b.iter_shard(source(), on_error="skip")
+    reader = sa1b.iter_shard(source(), on_error="skip", images=images)
     with pytest.warns(sa1b.SkippedSamplesWarning):
         samples = list(reader)
     keys = [s.key for s in samples]
     if how != "gz":  # gzip's block structure decides what survives; only check for a prefix there
         assert keys == _KEPT[cut]
+    else:
+        with pytest.warns(sa1b.SkippedSamplesWarning):
+            other = [s.key for s in sa1b.iter_shard(source(), on_error="skip", images=not images)]
+        assert keys == other
     assert keys == ["sa_1", "sa_2", "sa_3"][: len(keys)]
-    check_samples(samples, [m for m in shard_members if m[0].split(".")[0] in keys])
+    if images:
+        check_samples(samples, [m for m in shard_members if m[0].split(".")[0] in keys])
+    else:
+        assert all(s.jpeg is None for s in samples)
     assert reader.skipped and all(s.shard == name for s in reader.skipped)
+
+
+@pytest.mark.parametrize("how", ["path", "stream", "gz-path", "gz-stream"])
+def test_jpeg_cut_short_after_its_json_is_lost_with_or_without_images(
+        tmp_path: Path, shard_members: List[Tuple[str, bytes]], how: str) -> None:
+    # JSON first, then a JPEG whose data the file ends inside: images=False must not
+    # yield the sample that images=True loses (found by fuzzing: fixed-images-flag-*).
+    members = []
+    for i in range(0, len(shard_members), 2):   # swap to sa_N.json, sa_N.jpg
+        members += [shard_members[i + 1], shard_members[i]]
+    path = write_tar(tmp_path / "json-first.tar", members)
+    data = path.read_bytes()
+    offsets = _member_offsets(path)
+    last_jpg = members[-1][0]
+    cut = data[: offsets[last_jpg][1] + len(members[-1][1]) // 2]
+    if how.startswith("gz"):
+        cut = gzip.compress(cut)
+    target = tmp_path / ("cut.tar.gz" if how.startswith("gz") else "cut.tar")
+    target.write_bytes(cut)
+    keys = {}
+    for images in (True, False):
+        source: Any = target if how.endswith("path") else NonSeekable(cut, name="pipe:cut")
+        reader = sa1b.iter_shard(source, on_error="skip", images=images)
+        with pytest.warns(sa1b.SkippedSamplesWarning):
+            keys[images] = [s.key for s in reader]
+        assert reader.skipped
+    assert keys[True] == keys[False] == [m[0][:-5] for m in members[:-2:2]]
 
 
 def test_truncation_message_names_what_was_lost(tmp_path: Path, shard: Path) -> None:

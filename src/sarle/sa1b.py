@@ -1270,7 +1270,11 @@ def _tar_samples(
                 entry[kind] = info  # read when the pair is complete
             else:
                 try:
-                    entry[kind] = _read_member(archive, info) if kind == "json" or reader.images else None
+                    if kind == "json" or reader.images:
+                        entry[kind] = _read_member(archive, info)
+                    else:   # not kept, but read through: a JPEG cut short loses its sample either way
+                        _check_member(archive, info, seekable=False)
+                        entry[kind] = None
                 except _TAR_READ_ERRORS as error:
                     reader._fail("", f"truncated or corrupt in member {info.name}: {error}")
                     return
@@ -1281,7 +1285,11 @@ def _tar_samples(
             if seekable:
                 try:
                     data = _read_member(archive, data)
-                    jpeg = _read_member(archive, jpeg) if reader.images else None
+                    if reader.images:
+                        jpeg = _read_member(archive, jpeg)
+                    else:
+                        _check_member(archive, jpeg, seekable=True)
+                        jpeg = None
                 except _TAR_READ_ERRORS as error:
                     reader._fail(entry["json_name"], f"cannot read the member: {error}")
                     continue
@@ -1313,6 +1321,33 @@ def _read_member(archive: tarfile.TarFile, info: tarfile.TarInfo) -> bytes:
     if len(data) != info.size:
         raise EOFError(f"{info.name}: member is cut short ({len(data)} of {info.size} bytes)")
     return data
+
+
+def _check_member(archive: tarfile.TarFile, info: tarfile.TarInfo, seekable: bool) -> None:
+    """Raise as ``_read_member`` would if ``info``'s data is not all there, keeping none of it.
+
+    With ``images=False`` a JPEG is not kept, but a sample whose JPEG is cut
+    short is lost as it is with ``images=True``: the same samples either way.
+    A file on disk is checked by its size; a stream is read through in chunks
+    (skipping the member reads the same bytes anyway).
+    """
+    if seekable:
+        size = os.fstat(archive.fileobj.fileno()).st_size  # type: ignore[union-attr]
+        if info.offset_data + info.size > size:
+            raise EOFError(f"{info.name}: member is cut short "
+                           f"({max(0, size - info.offset_data)} of {info.size} bytes)")
+        return
+    member = archive.extractfile(info)
+    if member is None:
+        raise tarfile.TarError("not a regular file")
+    seen = 0
+    while True:
+        chunk = member.read(1 << 20)
+        if not chunk:
+            break
+        seen += len(chunk)
+    if seen != info.size:
+        raise EOFError(f"{info.name}: member is cut short ({seen} of {info.size} bytes)")
 
 
 # --------------------------------------------------------------------------- torch
