@@ -811,3 +811,73 @@ def test_area_bbox_fast_path_takes_exactly_json_dicts():
     counts, hs, ws = _rle.json_rle_columns([GOOD, OTHER], MAX_PIXELS)
     assert counts == [GOOD["counts"], OTHER["counts"]] and counts[0] is GOOD["counts"]
     assert hs.dtype == ws.dtype == np.int64 and hs.tolist() == [2, 3] and ws.tolist() == [3, 2]
+
+
+# ---------------------------------------------------------------------------------------------
+# decode of one json.load-style dict takes a one-call fast path (_rle.decode_new); a dict
+# subclass with the same items takes the general path. Both must give the same arrays (values,
+# dtype, layout) and the same errors.
+
+class _PlainMapping(dict):
+    """A dict that is not exactly ``dict``: decode treats it the general way."""
+
+
+_DECODE_ITEMS = _STATS_ITEMS[:-2] + [
+    {"size": [1, 3], "counts": b"0x"},
+    {"size": [1, 3], "counts": "0\x80"},
+    {"size": [2, 3], "counts": "1"},                            # string ends after run 0
+    {"size": [2, 3], "counts": "1" + "o"},                      # ends inside a 5-bit group
+    {"size": [8192, 8192], "counts": "0"},                      # 2**26 pixels: checked first
+    {"size": [1500, 2000], "counts": "0"},                      # large, malformed
+    {"size": [1500, 2000], "counts": sarle.encode(np.eye(1500, 2000, dtype=bool))["counts"]},
+    {"size": [2, 3], "counts": np.array([1, 2, 3])},
+    {"size": [[2, 3]], "counts": ["123"]},                      # TFDS batch
+]
+_DECODE_CALLS = [
+    {}, {"order": "F"}, {"order": "c"}, {"threads": 1}, {"threads": 2}, {"threads": 0},
+    {"threads": True}, {"order": "F", "threads": None},
+]
+
+
+def _decode_outcome(rle, kwargs):
+    try:
+        array = sarle.decode(rle, **kwargs)
+    except (ValueError, TypeError) as error:
+        return type(error).__name__, str(error)
+    flags = (array.flags.c_contiguous, array.flags.f_contiguous, array.flags.writeable)
+    return "ok", array.dtype, array.shape, flags, np.packbits(array).tobytes()
+
+
+@pytest.mark.parametrize("kwargs", _DECODE_CALLS, ids=str)
+@pytest.mark.parametrize("item", range(len(_DECODE_ITEMS)))
+def test_decode_fast_path_agrees_with_general_path(item, kwargs):
+    rle = _DECODE_ITEMS[item]
+    assert _decode_outcome(rle, kwargs) == _decode_outcome(_PlainMapping(rle), kwargs)
+
+
+def test_decode_fast_path_takes_exactly_plain_whole_decodes(monkeypatch):
+    from sarle import _rle
+
+    taken = []
+    real = _rle.decode_new
+    monkeypatch.setattr(_rle, "decode_new", lambda *args: taken.append(args) or real(*args))
+    eligible = {0, 1, 2, 16, 17, 18, 21, 23, 24, 26, 27}
+    for i, item in enumerate(_DECODE_ITEMS):
+        taken.clear()
+        try:
+            sarle.decode(item)
+        except (ValueError, TypeError):
+            pass
+        assert bool(taken) == (i in eligible), (i, item)
+    for kwargs in ({"out": np.zeros((2, 3), bool)}, {"crop": (0, 0, 3, 2)}, {"size": (2, 3)},
+                   {"scale": 1.0}):
+        taken.clear()
+        assert sarle.decode(GOOD, **kwargs).tolist() == GOOD_MASK.tolist()
+        assert not taken, kwargs
+    for kwargs in ({"threads": 0}, {"order": "c"}):
+        taken.clear()
+        with pytest.raises(ValueError):
+            sarle.decode(GOOD, **kwargs)
+        assert not taken, kwargs
+    taken.clear()
+    assert sarle.decode(GOOD, order="F", threads=2).tolist() == GOOD_MASK.tolist() and taken

@@ -36,6 +36,7 @@ def _stats_simd_one(
 def _boundaries_simd_one(
     counts: Union[str, bytes], h: int, w: int
 ) -> Optional[npt.NDArray[np.int64]]: ...
+def decode_new(counts: Counts, h: int, w: int, c_order: bool) -> npt.NDArray[np.bool_]: ...
 def decode_into(
     counts: List[Counts],
     h: int,

@@ -22,6 +22,7 @@ All pixel positions and run lengths are 64-bit; sizes are limited by the
 Python layer to ``h * w <= 2**62`` so no sum below can overflow.
 """
 
+from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.unicode cimport PyUnicode_DecodeLatin1
@@ -1166,6 +1167,43 @@ def decode_into(list counts, int64_t h, int64_t w, uint8_t[::1] out,
             _raise_batch_error(srcs, -r, h, w, failed, index_base)
     finally:
         free(srcs)
+
+
+_zeros = np.zeros
+_bool = np.bool_
+
+
+def decode_new(object counts, int64_t h, int64_t w, bint c_order):
+    """Decode one mask into a fresh zeroed ``(h, w)`` bool array and return it.
+
+    The single-mask path of ``sarle.decode`` without ``out=`` or sampling:
+    one call instead of ``decode_into``'s views and slices. Pages the mask
+    leaves as background are never touched.
+
+    Parameters
+    ----------
+    counts : ASCII str, bytes or C-contiguous int64 ndarray
+    h, w : int
+        Both positive, ``h * w`` small enough to allocate before parsing.
+    c_order : bool
+        Row-major result if true, column-major (F-contiguous) if false.
+    """
+    cdef Src src
+    cdef Py_buffer view
+    cdef int r
+    cdef list keep = []
+    fill_src(&src, counts, h * w, keep)
+    result = _zeros((h, w) if c_order else (w, h), dtype=_bool)
+    PyObject_GetBuffer(result, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS)
+    with nogil:
+        if c_order:
+            r = decode_c(&src, h, w, <uint8_t *>view.buf, True)
+        else:
+            r = decode_fortran(&src, <uint8_t *>view.buf, True)
+    PyBuffer_Release(&view)
+    if r < 0:
+        _raise_parse_error(&src, -r, h, w, -1)
+    return result if c_order else result.T
 
 
 # ---------------------------------------------------------------------------

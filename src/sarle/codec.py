@@ -249,6 +249,22 @@ def decode(
     >>> int(sarle.decode(rle, size=(6, 8)).sum())
     16
     """
+    if out is None and size is None and scale is None and crop is None and type(rle) is dict:
+        # Fast path for the commonest call, one json.load-style dict decoded whole
+        # into a fresh array. Anything it does not take (and every error but a
+        # malformed string) goes the general way below.
+        hw = rle.get("size")
+        counts = rle.get("counts")
+        if (
+            type(hw) is list and len(hw) == 2
+            and (type(counts) is bytes or (type(counts) is str and counts.isascii()))
+            and (order == "C" or order == "F")
+            and (threads is None or (type(threads) is int and threads > 0))
+        ):
+            h, w = hw
+            if (type(h) is int and type(w) is int and h > 0 and w > 0
+                    and h * w < _CHECK_BEFORE_ALLOCATING):
+                return _rle.decode_new(counts, h, w, order == "C")
     if order not in ("C", "F"):
         raise ValueError(f"order must be 'C' or 'F', got {order!r}")
     threads = resolve_threads(threads)
