@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import reference as ref
@@ -521,3 +521,82 @@ def test_decode_c_column_stretches(t):
         np.testing.assert_array_equal(sarle.decode(r), mask)
         np.testing.assert_array_equal(sarle.decode([r, r]), np.stack([mask, mask]))
         assert sarle.encode(mask) == {"size": [h, w], "counts": ref.string_from_runs(ref.runs_from_mask(mask))}
+
+
+@st.composite
+def short_run_masks(draw):
+    """A mask of 17+ columns whose counts outnumber four per column (what C-order decode
+    may write pixel by pixel instead of sweeping), as (mask, runs): noise of any density,
+    alone or beside a solid block, zero-length runs sometimes inserted."""
+    h = draw(st.integers(16, 48))
+    w = draw(st.integers(17, 48))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    mask = rng.random((h, w)) < draw(st.floats(0.3, 0.7))
+    if draw(st.booleans()):
+        mask[: h // 3, : w // 3] = draw(st.booleans())
+    runs = ref.runs_from_mask(mask)
+    if draw(st.booleans()):
+        at = draw(st.integers(1, len(runs)))
+        runs = runs[:at] + [0, 0] + runs[at:]
+    assume(len(runs) > 4 * w)   # both forms reach the choice (strings have more characters)
+    return mask, runs
+
+
+def _with_strided_run(limit, call):
+    from sarle import _rle
+
+    before = _rle._set_strided_run(limit)
+    try:
+        return call()
+    finally:
+        _rle._set_strided_run(before)
+
+
+@given(short_run_masks(), st.sampled_from([0, 2, 12, 1 << 40]))
+def test_decode_c_short_runs(t, limit):
+    # Whether C-order decode sweeps columns (limit 0) or writes pixel by pixel (a large
+    # limit) or picks per mask, the mask is the same.
+    mask, runs = t
+    h, w = mask.shape
+    string = ref.string_from_runs(runs)
+
+    def check():
+        for counts in (runs, string):
+            r = {"size": [h, w], "counts": counts}
+            np.testing.assert_array_equal(sarle.decode(r), mask)
+            np.testing.assert_array_equal(sarle.decode([r, r], threads=1), np.stack([mask, mask]))
+            out = np.ones((h, w), np.uint8)
+            np.testing.assert_array_equal(sarle.decode(r, out=out), mask)
+
+    _with_strided_run(limit, check)
+
+
+@given(short_run_masks(), st.data())
+def test_decode_c_short_runs_errors(t, data):
+    # A malformed string gets the same error whichever way C-order decode would write it.
+    mask, runs = t
+    h, w = mask.shape
+    string = ref.string_from_runs(runs)
+    cut = data.draw(st.integers(0, len(string) - 1))
+    bad = data.draw(st.sampled_from([
+        string[:cut],                                  # short sum, or ends inside a group
+        string[:cut] + "z" + string[cut + 1:],         # character outside the alphabet
+        string + "1",                                  # sum past h * w
+        string[:cut] + "o" + string[cut:],             # a continuation group inserted
+    ]))
+    r = {"size": [h, w], "counts": bad}
+
+    def outcome():
+        try:
+            return "ok", sarle.decode(r).tobytes()
+        except ValueError as error:
+            return "ValueError", str(error)
+
+    assert _with_strided_run(0, outcome) == _with_strided_run(1 << 40, outcome)
+
+
+def test_set_strided_run_rejects_negative():
+    from sarle import _rle
+
+    with pytest.raises(ValueError, match="must not be negative"):
+        _rle._set_strided_run(-1)

@@ -1072,10 +1072,15 @@ cdef int sweep_columns(Src *src, int64_t h, int64_t w, Sweep *sw, int mode,
     return drain(&rd)
 
 
-cdef int decode_c_narrow(Src *src, int64_t h, int64_t w, uint8_t *out) noexcept nogil:
-    """C-order decode by strided writes; used when rows are short (w small)."""
+cdef int decode_c_strided(Src *src, int64_t h, int64_t w, uint8_t *out) noexcept nogil:
+    """C-order decode by strided writes, pixel by pixel down each column.
+
+    O(foreground pixels): the way for narrow masks, and for masks whose
+    runs are so short that the column sweep would visit about as many rows.
+    """
     cdef Reader rd
     cdef int64_t run = 0, pos = 0, p, row, col
+    cdef uint8_t *dst
     cdef int r
     cdef int v = 0
     reader_init(&rd, src)
@@ -1086,15 +1091,53 @@ cdef int decode_c_narrow(Src *src, int64_t h, int64_t w, uint8_t *out) noexcept 
         if v and run:
             col = pos // h
             row = pos - col * h
+            dst = out + row * w + col
             for p in range(run):
-                out[row * w + col] = 1
+                dst[0] = 1
+                dst += w
                 row += 1
                 if row == h:
                     row = 0
                     col += 1
+                    dst = out + col
         pos += run
         v ^= 1
     return r
+
+
+#: A C-order decode writes pixel by pixel (``decode_c_strided``) instead of
+#: sweeping columns when the foreground runs average fewer pixels than this
+#: (textures, fragments): the sweep then visits about one row per pixel, at
+#: several times the cost of a store. Tests change it with ``_set_strided_run``.
+cdef int64_t strided_run_limit = 12
+
+
+cdef bint short_runs(Src *src, int64_t h, int64_t w) noexcept nogil:
+    """Whether a mask's foreground runs average under ``strided_run_limit`` pixels.
+
+    Asked only of masks with more than four counts (characters) per column
+    on average; answered by the area kernel, with ``src`` rewound after. A
+    malformed string answers False, so the sweep reports its error.
+    """
+    cdef Stats st
+    cdef int r
+    if src.n <= 4 * w:
+        return False
+    r = stream_stats(src, h, False, &st)
+    src_reset(src)
+    # area / (counts / 2) < limit, with the characters (at least the counts) for
+    # counts; in double, as a product of int64s could overflow.
+    return r == 0 and 2.0 * <double>st.area < <double>strided_run_limit * <double>src.n
+
+
+def _set_strided_run(int64_t limit):
+    """Tests only: set ``strided_run_limit`` (0: never strided); returns the old one."""
+    global strided_run_limit
+    if limit < 0:
+        raise ValueError(f"limit must not be negative, got {limit}")
+    before = strided_run_limit
+    strided_run_limit = limit
+    return before
 
 
 cdef int decode_c(Src *src, int64_t h, int64_t w, uint8_t *out, bint zeroed) noexcept nogil:
@@ -1110,8 +1153,8 @@ cdef int decode_c(Src *src, int64_t h, int64_t w, uint8_t *out, bint zeroed) noe
         memset(out, 0, <size_t>(h * w))
     if w == 1 or h == 1:
         return decode_fortran(src, out, True)   # both layouts coincide
-    if w <= 16:
-        return decode_c_narrow(src, h, w, out)
+    if w <= 16 or short_runs(src, h, w):
+        return decode_c_strided(src, h, w, out)
     if sweep_alloc(&sw, h) < 0:
         sweep_free(&sw)
         return -E_MEMORY
