@@ -27,7 +27,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memset
 
 import numpy as np
@@ -984,6 +984,7 @@ cdef struct Sweep:
     int64_t *cur      # toggles of this column
     int64_t *flips    # rows whose value differs from the previous column
     int64_t *state    # per row: open run start (decode) / edge counter (transpose)
+    int64_t *done     # per row: columns written so far (SWEEP_PAINT_ALL), else NULL
 
 
 cdef int sweep_alloc(Sweep *sw, int64_t h) noexcept nogil:
@@ -991,6 +992,7 @@ cdef int sweep_alloc(Sweep *sw, int64_t h) noexcept nogil:
     sw.cur = <int64_t *>malloc((h + 1) * sizeof(int64_t))
     sw.flips = <int64_t *>malloc((2 * h + 2) * sizeof(int64_t))
     sw.state = <int64_t *>malloc((h + 1) * sizeof(int64_t))
+    sw.done = NULL
     if sw.prev == NULL or sw.cur == NULL or sw.flips == NULL or sw.state == NULL:
         return -E_MEMORY
     return 0
@@ -1001,12 +1003,14 @@ cdef void sweep_free(Sweep *sw) noexcept nogil:
     free(sw.cur)
     free(sw.flips)
     free(sw.state)
+    free(sw.done)
 
 
 cdef enum:
-    SWEEP_PAINT = 0    # decode: memset row segments into a C-order mask
-    SWEEP_COUNT = 1    # transpose pass 1: count edges per row
-    SWEEP_FILL = 2     # transpose pass 2: store edges per row
+    SWEEP_PAINT = 0      # decode: memset row segments into a zeroed C-order mask
+    SWEEP_COUNT = 1      # transpose pass 1: count edges per row
+    SWEEP_FILL = 2       # transpose pass 2: store edges per row
+    SWEEP_PAINT_ALL = 3  # decode: as SWEEP_PAINT, and the zeros before each segment
 
 
 cdef int sweep_columns(Src *src, int64_t h, int64_t w, Sweep *sw, int mode,
@@ -1023,6 +1027,7 @@ cdef int sweep_columns(Src *src, int64_t h, int64_t w, Sweep *sw, int mode,
     cdef Py_ssize_t nprev = 0, ncur = 0, nf, q
     cdef int64_t c = 0, ra, rb, row, start
     cdef int64_t *tmp
+    cdef uint8_t *line
     cdef int r
     reader_init(&rd, src)
     k.rd = &rd
@@ -1049,13 +1054,17 @@ cdef int sweep_columns(Src *src, int64_t h, int64_t w, Sweep *sw, int mode,
             ra = sw.flips[q]
             rb = sw.flips[q + 1] if q + 1 < nf else h
             q += 2
-            if mode == SWEEP_PAINT:
+            if mode == SWEEP_PAINT or mode == SWEEP_PAINT_ALL:
                 for row in range(ra, rb):
                     start = sw.state[row]
                     if start < 0:
                         sw.state[row] = c
                     else:
-                        memset(out + row * w + start, 1, <size_t>(c - start))
+                        line = out + row * w
+                        if mode == SWEEP_PAINT_ALL:
+                            memset(line + sw.done[row], 0, <size_t>(start - sw.done[row]))
+                            sw.done[row] = c
+                        memset(line + start, 1, <size_t>(c - start))
                         sw.state[row] = -1
             elif mode == SWEEP_COUNT:
                 sw.state[ra] += 1
@@ -1112,22 +1121,16 @@ cdef int decode_c_strided(Src *src, int64_t h, int64_t w, uint8_t *out) noexcept
 cdef int64_t strided_run_limit = 12
 
 
-cdef bint short_runs(Src *src, int64_t h, int64_t w) noexcept nogil:
-    """Whether a mask's foreground runs average under ``strided_run_limit`` pixels.
+cdef int64_t area_first(Src *src, int64_t h) noexcept nogil:
+    """A mask's area from a pass of the area kernel, ``src`` rewound after.
 
-    Asked only of masks with more than four counts (characters) per column
-    on average; answered by the area kernel, with ``src`` rewound after. A
-    malformed string answers False, so the sweep reports its error.
+    About 0.5 ns a character, a small part of a decode. -1 for a malformed
+    string: the decode that follows reports it.
     """
     cdef Stats st
-    cdef int r
-    if src.n <= 4 * w:
-        return False
-    r = stream_stats(src, h, False, &st)
+    cdef int r = stream_stats(src, h, False, &st)
     src_reset(src)
-    # area / (counts / 2) < limit, with the characters (at least the counts) for
-    # counts; in double, as a product of int64s could overflow.
-    return r == 0 and 2.0 * <double>st.area < <double>strided_run_limit * <double>src.n
+    return st.area if r == 0 else -1
 
 
 def _set_strided_run(int64_t limit):
@@ -1140,8 +1143,14 @@ def _set_strided_run(int64_t limit):
     return before
 
 
-cdef int decode_c(Src *src, int64_t h, int64_t w, uint8_t *out, bint zeroed) noexcept nogil:
-    """Write the mask row-major straight from column-major runs."""
+cdef int decode_c(Src *src, int64_t h, int64_t w, uint8_t *out, bint zeroed,
+                  int64_t area) noexcept nogil:
+    """Write the mask row-major straight from column-major runs.
+
+    ``zeroed``: ``out`` is all zero, only foreground is written; otherwise
+    every byte is, once by the column sweep (a memset first on the strided
+    way). ``area``: the mask's area where the caller has it, else -1.
+    """
     cdef Sweep sw
     cdef Reader rd
     cdef int r
@@ -1149,18 +1158,30 @@ cdef int decode_c(Src *src, int64_t h, int64_t w, uint8_t *out, bint zeroed) noe
     if h == 0 or w == 0:
         reader_init(&rd, src)
         return drain(&rd)
-    if not zeroed:
-        memset(out, 0, <size_t>(h * w))
     if w == 1 or h == 1:
-        return decode_fortran(src, out, True)   # both layouts coincide
-    if w <= 16 or short_runs(src, h, w):
+        return decode_fortran(src, out, zeroed)   # both layouts coincide
+    if w > 16 and area < 0 and strided_run_limit > 0:
+        area = area_first(src, h)
+    # Strided where runs are short: area / (counts / 2) < limit, with the characters
+    # (at least the counts) for counts; in double, as int64 products could overflow.
+    if w <= 16 or (area >= 0 and 2.0 * <double>area < <double>strided_run_limit * <double>src.n):
+        if not zeroed:
+            memset(out, 0, <size_t>(h * w))
         return decode_c_strided(src, h, w, out)
     if sweep_alloc(&sw, h) < 0:
         sweep_free(&sw)
         return -E_MEMORY
+    if not zeroed:
+        sw.done = <int64_t *>calloc(h, sizeof(int64_t))
+        if sw.done == NULL:
+            sweep_free(&sw)
+            return -E_MEMORY
     for i in range(h):
         sw.state[i] = -1
-    r = sweep_columns(src, h, w, &sw, SWEEP_PAINT, out, NULL)
+    r = sweep_columns(src, h, w, &sw, SWEEP_PAINT if zeroed else SWEEP_PAINT_ALL, out, NULL)
+    if r == 0 and not zeroed:
+        for i in range(h):
+            memset(out + i * w + sw.done[i], 0, <size_t>(w - sw.done[i]))
     sweep_free(&sw)
     return r
 
@@ -1200,7 +1221,7 @@ def decode_into(list counts, int64_t h, int64_t w, uint8_t[::1] out,
         with nogil:
             for i in range(n):
                 if c_order:
-                    r = decode_c(&srcs[i], h, w, base + i * total, zeroed)
+                    r = decode_c(&srcs[i], h, w, base + i * total, zeroed, -1)
                 else:
                     r = decode_fortran(&srcs[i], base + i * total, zeroed)
                 if r < 0:
@@ -1213,15 +1234,19 @@ def decode_into(list counts, int64_t h, int64_t w, uint8_t[::1] out,
 
 
 _zeros = np.zeros
+_empty = np.empty
 _bool = np.bool_
 
 
 def decode_new(object counts, int64_t h, int64_t w, bint c_order):
-    """Decode one mask into a fresh zeroed ``(h, w)`` bool array and return it.
+    """Decode one mask into a fresh ``(h, w)`` bool array and return it.
 
     The single-mask path of ``sarle.decode`` without ``out=`` or sampling:
-    one call instead of ``decode_into``'s views and slices. Pages the mask
-    leaves as background are never touched.
+    one call instead of ``decode_into``'s views and slices. The area comes
+    first: a mask mostly background goes into ``np.zeros``, its background
+    pages never touched; a mask mostly foreground touches every page anyway,
+    so it goes into ``np.empty`` and every byte is written once, without
+    the memset that ``np.zeros`` of reused memory costs.
 
     Parameters
     ----------
@@ -1234,15 +1259,20 @@ def decode_new(object counts, int64_t h, int64_t w, bint c_order):
     cdef Src src
     cdef Py_buffer view
     cdef int r
+    cdef int64_t area
+    cdef bint dense
     cdef list keep = []
     fill_src(&src, counts, h * w, keep)
-    result = _zeros((h, w) if c_order else (w, h), dtype=_bool)
+    with nogil:
+        area = area_first(&src, h)
+    dense = area > h * w - area
+    result = (_empty if dense else _zeros)((h, w) if c_order else (w, h), dtype=_bool)
     PyObject_GetBuffer(result, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS)
     with nogil:
         if c_order:
-            r = decode_c(&src, h, w, <uint8_t *>view.buf, True)
+            r = decode_c(&src, h, w, <uint8_t *>view.buf, not dense, area)
         else:
-            r = decode_fortran(&src, <uint8_t *>view.buf, True)
+            r = decode_fortran(&src, <uint8_t *>view.buf, not dense)
     PyBuffer_Release(&view)
     if r < 0:
         _raise_parse_error(&src, -r, h, w, -1)
