@@ -138,8 +138,8 @@ cdef extern from "_stats_simd.h":
                           Stats *st) noexcept nogil
     int64_t sarle_boundaries_simd(const unsigned char *s, int64_t n, int64_t total,
                                   int64_t *out, int64_t cap) noexcept nogil
-    int64_t sarle_find_change_simd(const uint8_t *p, int64_t i, int64_t n,
-                                   int want_nonzero) noexcept nogil
+    int64_t sarle_scan_changes_simd(const uint8_t *p, int64_t *pos, int64_t n, uint64_t *prev,
+                                    int64_t *out, int64_t cap) noexcept nogil
 
 # Pick the SIMD kernel for this CPU, once, at import.
 sarle_stats_simd_init()
@@ -1594,11 +1594,22 @@ def label_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
 
 cdef int scan_boundaries(const uint8_t *p, int64_t n, I64Buf *out) noexcept nogil:
     """Boundaries of the non-zero bytes of ``p[:n]`` (a flat mask)."""
-    cdef int64_t i = 0
-    cdef int want = 1
+    cdef int64_t i = 0, start
+    cdef uint64_t value = 0   # of the byte before i (background before the start)
+    cdef int want
+    # Whole 64-byte blocks with AVX2/AVX-512 (chosen at run time), every change
+    # of a block at once; SSE2 and bytes for the rest, one change at a time.
+    while i + 64 <= n:
+        if buf_reserve(out, 4096) < 0:
+            return -E_MEMORY
+        start = i
+        out.size += sarle_scan_changes_simd(p, &i, n, &value, out.data + out.size,
+                                            out.cap - out.size)
+        if i == start:
+            break   # the scalar level scans nothing here
+    want = 0 if value else 1
     while True:
-        # wide vectors first (AVX2/AVX-512 at run time), SSE2 and bytes for the rest
-        i = sarle_find_change(p, sarle_find_change_simd(p, i, n, want), n, want)
+        i = sarle_find_change(p, i, n, want)
         if i >= n:
             break
         if buf_push(out, i) < 0:

@@ -2,8 +2,8 @@
  *
  * Also here, sharing its dispatch: the foreground boundaries of a string (what
  * IoU and merge parse into; sarle_boundaries_simd, near the end) and the scan
- * for the next zero or non-zero byte of a mask being encoded
- * (sarle_find_change_simd). The rest of this comment is about area and bbox.
+ * for the changes between zero and non-zero bytes of a mask being encoded
+ * (sarle_scan_changes_simd). The rest of this comment is about area and bbox.
  *
  * Included by _rle.pyx: stream_stats first calls sarle_stats_simd(), which
  * either returns 1 with the area and the inclusive pixel extent of the mask,
@@ -845,50 +845,58 @@ SIMD_AVX2_TARGET static int64_t simd_boundaries_avx2(const unsigned char *s, int
 }
 
 /* ------------------------------------------------------------------------ */
-/* Encoding: the next byte that is (non-)zero                                */
+/* Encoding: the changes between zero and non-zero bytes                     */
 
-/* First index i >= start, below the last whole 64-byte block of p[0:n], with
-   (p[i] != 0) == want_nonzero; otherwise the index of the first byte not
-   scanned (n minus less than 64), for the caller's SSE2/scalar loop to go on
-   from. */
-SIMD_AVX2_TARGET static int64_t simd_find_change_avx2(const uint8_t *p, int64_t i, int64_t n,
-                                                      int want_nonzero) {
+/* The changes of p[*pos:n] into out[0:cap): every j where (p[j] != 0) differs
+   from (p[j - 1] != 0), with *prev the value (0 or 1) of the byte before *pos.
+   64 bytes a step: one bit per non-zero byte, m ^ (m << 1 | carry) has a bit
+   at every change, and its set bits are read off with tzcnt. Goes on while a
+   whole block remains and 64 slots are free; updates *pos and *prev to where
+   it stopped (the caller's SSE2/scalar loop goes on from there) and returns
+   the number of changes written. */
+SIMD_AVX2_TARGET static int64_t simd_scan_changes_avx2(const uint8_t *p, int64_t *pos, int64_t n,
+                                                       uint64_t *prev, int64_t *out, int64_t cap) {
     const __m256i zero = _mm256_setzero_si256();
-    const uint64_t flip = want_nonzero ? ~(uint64_t)0 : 0;
-    while (i + 64 <= n) {
-        /* one bit per byte that is zero */
-        uint64_t m = (uint64_t)(uint32_t)_mm256_movemask_epi8(
+    int64_t i = *pos, k = 0;
+    uint64_t carry = *prev;
+    while (i + 64 <= n && k + 64 <= cap) {
+        uint64_t z = (uint64_t)(uint32_t)_mm256_movemask_epi8(
                          _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + i)), zero))
                    | ((uint64_t)(uint32_t)_mm256_movemask_epi8(
                          _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + i + 32)), zero))
                       << 32);
-        m ^= flip;
-        if (m)
-            return i + __builtin_ctzll(m);
+        uint64_t m = ~z;
+        uint64_t t = m ^ ((m << 1) | carry);
+        carry = m >> 63;
+        while (t) {
+            out[k++] = i + __builtin_ctzll(t);
+            t &= t - 1;
+        }
         i += 64;
     }
-    return i;
+    *pos = i;
+    *prev = carry;
+    return k;
 }
 
-SIMD_AVX512_TARGET static int64_t simd_find_change_avx512(const uint8_t *p, int64_t i, int64_t n,
-                                                          int want_nonzero) {
+SIMD_AVX512_TARGET static int64_t simd_scan_changes_avx512(const uint8_t *p, int64_t *pos, int64_t n,
+                                                           uint64_t *prev, int64_t *out, int64_t cap) {
     const __m512i zero = _mm512_setzero_si512();
-    const uint64_t flip = want_nonzero ? 0 : ~(uint64_t)0;
-    while (i + 128 <= n) {   /* two blocks a turn: one test of both masks */
-        uint64_t a = (uint64_t)_mm512_cmpneq_epu8_mask(_mm512_loadu_si512((const void *)(p + i)), zero) ^ flip;
-        uint64_t b = (uint64_t)_mm512_cmpneq_epu8_mask(_mm512_loadu_si512((const void *)(p + i + 64)), zero) ^ flip;
-        if (a | b)
-            return a ? i + __builtin_ctzll(a) : i + 64 + __builtin_ctzll(b);
-        i += 128;
-    }
-    while (i + 64 <= n) {
-        /* one bit per byte that is non-zero, flipped when looking for a zero */
-        uint64_t a = (uint64_t)_mm512_cmpneq_epu8_mask(_mm512_loadu_si512((const void *)(p + i)), zero) ^ flip;
-        if (a)
-            return i + __builtin_ctzll(a);
+    int64_t i = *pos, k = 0;
+    uint64_t carry = *prev;
+    while (i + 64 <= n && k + 64 <= cap) {
+        uint64_t m = (uint64_t)_mm512_cmpneq_epu8_mask(_mm512_loadu_si512((const void *)(p + i)), zero);
+        uint64_t t = m ^ ((m << 1) | carry);
+        carry = m >> 63;
+        while (t) {
+            out[k++] = i + __builtin_ctzll(t);
+            t &= t - 1;
+        }
         i += 64;
     }
-    return i;
+    *pos = i;
+    *prev = carry;
+    return k;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -949,16 +957,16 @@ static inline int64_t sarle_boundaries_simd(const unsigned char *s, int64_t n, i
     return simd_boundaries_avx2(s, n, total, out, cap);
 }
 
-/* Where the scan for the next (non-)zero byte stops: see simd_find_change_avx2.
-   At the scalar level nothing is scanned (start is returned). */
-static inline int64_t sarle_find_change_simd(const uint8_t *p, int64_t i, int64_t n,
-                                             int want_nonzero) {
+/* The changes of a mask's bytes, found a block at a time: see
+   simd_scan_changes_avx2. At the scalar level nothing is scanned (0). */
+static inline int64_t sarle_scan_changes_simd(const uint8_t *p, int64_t *pos, int64_t n,
+                                              uint64_t *prev, int64_t *out, int64_t cap) {
     int level = sarle_stats_simd_level();
     if (level == SARLE_SIMD_AVX512)
-        return simd_find_change_avx512(p, i, n, want_nonzero);
+        return simd_scan_changes_avx512(p, pos, n, prev, out, cap);
     if (level == SARLE_SIMD_AVX2)
-        return simd_find_change_avx2(p, i, n, want_nonzero);
-    return i;
+        return simd_scan_changes_avx2(p, pos, n, prev, out, cap);
+    return 0;
 }
 
 #else   /* not x86-64 with GCC or Clang, or SARLE_NO_SIMD: the scalar parser only */
@@ -977,10 +985,10 @@ static inline int64_t sarle_boundaries_simd(const unsigned char *s, int64_t n, i
     (void)s; (void)n; (void)total; (void)out; (void)cap;
     return -1;
 }
-static inline int64_t sarle_find_change_simd(const uint8_t *p, int64_t i, int64_t n,
-                                             int want_nonzero) {
-    (void)p; (void)n; (void)want_nonzero;
-    return i;
+static inline int64_t sarle_scan_changes_simd(const uint8_t *p, int64_t *pos, int64_t n,
+                                              uint64_t *prev, int64_t *out, int64_t cap) {
+    (void)p; (void)pos; (void)n; (void)prev; (void)out; (void)cap;
+    return 0;
 }
 
 #endif
