@@ -611,7 +611,8 @@ def test_boundaries_of_a_long_string_for_a_small_mask(level):
 
 
 # ---------------------------------------------------------------------------
-# Encoding: the scan for the next zero / non-zero byte (sarle_find_change_simd)
+# Encoding: the scan for the changes between zero and non-zero bytes (sarle_scan_changes_simd,
+# whole 64-byte blocks) and the SSE2/byte loop that finishes it (sarle_find_change)
 
 
 @pytest.mark.parametrize("level", LEVEL_PARAMS)
