@@ -854,6 +854,18 @@ SIMD_AVX2_TARGET static int64_t simd_boundaries_avx2(const unsigned char *s, int
    whole block remains and 64 slots are free; updates *pos and *prev to where
    it stopped (the caller's SSE2/scalar loop goes on from there) and returns
    the number of changes written. */
+static inline int64_t simd_block_changes(uint64_t m, uint64_t *carry, int64_t base,
+                                         int64_t *out, int64_t k) {
+    /* m: one bit per non-zero byte of the block at base; *carry: the byte before. */
+    uint64_t t = m ^ ((m << 1) | *carry);
+    *carry = m >> 63;
+    while (t) {
+        out[k++] = base + __builtin_ctzll(t);
+        t &= t - 1;
+    }
+    return k;
+}
+
 SIMD_AVX2_TARGET static int64_t simd_scan_changes_avx2(const uint8_t *p, int64_t *pos, int64_t n,
                                                        uint64_t *prev, int64_t *out, int64_t cap) {
     const __m256i zero = _mm256_setzero_si256();
@@ -865,13 +877,7 @@ SIMD_AVX2_TARGET static int64_t simd_scan_changes_avx2(const uint8_t *p, int64_t
                    | ((uint64_t)(uint32_t)_mm256_movemask_epi8(
                          _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + i + 32)), zero))
                       << 32);
-        uint64_t m = ~z;
-        uint64_t t = m ^ ((m << 1) | carry);
-        carry = m >> 63;
-        while (t) {
-            out[k++] = i + __builtin_ctzll(t);
-            t &= t - 1;
-        }
+        k = simd_block_changes(~z, &carry, i, out, k);
         i += 64;
     }
     *pos = i;
@@ -886,12 +892,7 @@ SIMD_AVX512_TARGET static int64_t simd_scan_changes_avx512(const uint8_t *p, int
     uint64_t carry = *prev;
     while (i + 64 <= n && k + 64 <= cap) {
         uint64_t m = (uint64_t)_mm512_cmpneq_epu8_mask(_mm512_loadu_si512((const void *)(p + i)), zero);
-        uint64_t t = m ^ ((m << 1) | carry);
-        carry = m >> 63;
-        while (t) {
-            out[k++] = i + __builtin_ctzll(t);
-            t &= t - 1;
-        }
+        k = simd_block_changes(m, &carry, i, out, k);
         i += 64;
     }
     *pos = i;
