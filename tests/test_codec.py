@@ -620,3 +620,60 @@ def test_set_strided_run_rejects_negative():
 
     with pytest.raises(ValueError, match="must not be negative"):
         _rle._set_strided_run(-1)
+
+
+def _with_dense_transpose(limit, call):
+    from sarle import _rle
+
+    before = _rle._set_dense_transpose(limit)
+    try:
+        return call()
+    finally:
+        _rle._set_dense_transpose(before)
+
+
+@given(st.one_of(S.masks(48), S.structured_masks(48), short_run_masks().map(lambda t: t[0])),
+       st.sampled_from([0, 1, 128, 1 << 40]), st.sampled_from([1, 3, 255]))
+def test_encode_c_order_either_transpose(m, limit, value):
+    # encode of a C-order mask turns its row-major changes into the column-major string
+    # by sweeping them (limit 0) or by a transposed copy of the bounding box (a large
+    # limit), or picks per mask: the string is the same, pycocotools' one.
+    a = m.astype(np.uint8) * np.uint8(value)
+    want = expected_string(m)
+
+    def check():
+        assert sarle.encode(a)["counts"] == want
+        assert sarle.encode(np.ascontiguousarray(m))["counts"] == want
+        assert [r["counts"] for r in sarle.encode(np.stack([a, a]), threads=1)] == [want, want]
+
+    _with_dense_transpose(limit, check)
+
+
+@pytest.mark.parametrize("limit", [0, 1 << 40])
+def test_encode_c_order_box_edges(limit):
+    # Boxes that touch the top, the bottom or both, are one pixel wide or high, or span
+    # the width, with foreground running off the bottom of the box into the next column:
+    # the transposed copy separates columns by a background byte unless the box is
+    # full height.
+    h, w = 37, 29
+    cases = []
+    for y0, y1 in ((0, 37), (5, 37), (0, 20), (5, 6), (5, 20), (36, 37)):
+        for x0, x1 in ((0, 29), (3, 4), (3, 17), (28, 29)):
+            m = np.zeros((h, w), bool)
+            m[y0:y1, x0:x1] = True
+            cases.append(m)
+            holes = m.copy()
+            holes[y0:y1:2, x0:x1:3] = False
+            cases.append(holes)
+    for m in cases:
+        def check():
+            assert sarle.encode(m)["counts"] == expected_string(m)
+
+        _with_dense_transpose(limit, check)
+
+
+def test_set_dense_transpose_rejects_negative():
+    from sarle import _rle
+
+    with pytest.raises(ValueError, match="must not be negative"):
+        _rle._set_dense_transpose(-1)

@@ -620,7 +620,7 @@ def test_encode_scan_changes_at_every_position(level):
     # A C-order (1, n) mask, encoded by scanning its bytes: one foreground run of
     # every length at every start around the 64- and 128-byte blocks and the tail.
     _rle._set_stats_simd(level)
-    for n in (63, 64, 65, 127, 128, 129, 200, 257):
+    for n in (63, 64, 65, 127, 128, 129, 200, 255, 256, 257, 320, 513, 600):
         for start in range(n):
             for length in {1, 2, 63, 64, 65, n - start}:
                 if length < 1 or start + length > n:
@@ -629,6 +629,21 @@ def test_encode_scan_changes_at_every_position(level):
                 mask[0, start:start + length] = True
                 runs = ref.runs_from_mask(mask)
                 assert sarle.encode(mask)["counts"] == ref.string_from_runs(runs)
+
+
+@pytest.mark.parametrize("level", LEVEL_PARAMS)
+def test_encode_scan_one_zero_among_mixed_values(level):
+    # The scan skips 256 bytes at once when all are zero, or all non-zero; "all non-zero"
+    # must hold for any byte values (1 & 2 == 0, so no AND of the bytes will do). One
+    # zero byte at every position of foreground made of 1, 2, 128 and 255.
+    _rle._set_stats_simd(level)
+    n = 700
+    fg = np.resize(np.array([1, 2, 128, 255], np.uint8), n)
+    for p in range(n):
+        mask = fg.copy()
+        mask[p] = 0
+        want = ref.string_from_runs(ref.runs_from_mask(mask[None] != 0))
+        assert sarle.encode(mask[None])["counts"] == want, p
 
 
 @pytest.mark.parametrize("level", LEVEL_PARAMS)

@@ -118,8 +118,45 @@ cdef extern from *:
         *ppos = pos; *pp1 = p1; *pp2 = p2; *proom = room;
         return k;
     }
+
+    /* dst[c * dst_stride + r] = src[r * src_stride + c] for r < rows, c < cols:
+       a byte matrix transposed, 16 x 16 blocks with SSE2 (four rounds of
+       interleaving row i with row i + 8 take a block to its transpose), bytes
+       at the edges. */
+    static void sarle_transpose_bytes(const uint8_t *src, int64_t src_stride,
+                                      int64_t rows, int64_t cols,
+                                      uint8_t *dst, int64_t dst_stride) {
+        int64_t r0 = 0, c0, r, c;
+    #if defined(__SSE2__)
+        for (; r0 + 16 <= rows; r0 += 16) {
+            for (c0 = 0; c0 + 16 <= cols; c0 += 16) {
+                __m128i x[16], y[16];
+                int i, k;
+                for (i = 0; i < 16; i++)
+                    x[i] = _mm_loadu_si128((const __m128i *)(src + (r0 + i) * src_stride + c0));
+                for (k = 0; k < 4; k++) {
+                    for (i = 0; i < 8; i++) {
+                        y[2 * i] = _mm_unpacklo_epi8(x[i], x[i + 8]);
+                        y[2 * i + 1] = _mm_unpackhi_epi8(x[i], x[i + 8]);
+                    }
+                    for (i = 0; i < 16; i++) x[i] = y[i];
+                }
+                for (i = 0; i < 16; i++)
+                    _mm_storeu_si128((__m128i *)(dst + (c0 + i) * dst_stride + r0), x[i]);
+            }
+            for (c = c0; c < cols; c++)
+                for (r = r0; r < r0 + 16; r++)
+                    dst[c * dst_stride + r] = src[r * src_stride + c];
+        }
+    #endif
+        for (c = 0; c < cols; c++)
+            for (r = r0; r < rows; r++)
+                dst[c * dst_stride + r] = src[r * src_stride + c];
+    }
     """
     int64_t sarle_find_change(const uint8_t *p, int64_t i, int64_t n, int want_nonzero) noexcept nogil
+    void sarle_transpose_bytes(const uint8_t *src, int64_t src_stride, int64_t rows,
+                               int64_t cols, uint8_t *dst, int64_t dst_stride) noexcept nogil
     Py_ssize_t sarle_parse_fast(const unsigned char *s, Py_ssize_t n, Py_ssize_t *ppos,
                                 int64_t *pp1, int64_t *pp2, int64_t *proom,
                                 int64_t *buf, Py_ssize_t cap) noexcept nogil
@@ -1687,6 +1724,95 @@ cdef int transpose_boundaries(const int64_t *b, Py_ssize_t nb, int64_t h,
     return r
 
 
+#: encode of a C-order mask transposes its bounding box densely (and scans
+#: the copy) instead of sweeping its boundaries when the box holds fewer than
+#: this many bytes per row-major boundary: the sweep costs tens of ns a
+#: boundary, the copy and scan a fraction of a ns a byte, so masks of short
+#: runs (textures, fragments) take the copy and large smooth ones the sweep.
+#: Tests change it with ``_set_dense_transpose`` (0: always sweep).
+cdef int64_t dense_transpose_bytes = 128
+
+
+def _set_dense_transpose(int64_t limit):
+    """Tests only: set ``dense_transpose_bytes``; returns the old value."""
+    global dense_transpose_bytes
+    if limit < 0:
+        raise ValueError(f"limit must not be negative, got {limit}")
+    before = dense_transpose_bytes
+    dense_transpose_bytes = limit
+    return before
+
+
+cdef int column_boundaries(const uint8_t *data, const int64_t *b, Py_ssize_t nb,
+                           int64_t h, int64_t w, I64Buf *out) noexcept nogil:
+    """Column-major boundaries of an h x w row-major mask ``data``.
+
+    ``b[:nb]`` are its row-major boundaries (canonical: fg runs are
+    ``[b[2k], b[2k + 1])``). Either sweeps them (``transpose_boundaries``) or,
+    when the bounding box is small for the number of boundaries, copies the
+    box transposed, with a background byte below each column unless the box
+    is full height, scans the copy and shifts what it finds into place.
+    """
+    cdef int64_t y0, y1, x0, x1, row_start, row_end, s, e, bh, bw, stride, p, col, col_end, base
+    cdef Py_ssize_t k
+    cdef uint8_t *tcopy
+    cdef int r
+    if nb == 0:
+        return 0
+    # The bounding box, one division per row a run starts in.
+    y0 = b[0] // w
+    y1 = (b[nb - 1] - 1) // w
+    x0 = w
+    x1 = -1
+    row_start = 0
+    row_end = 0
+    for k in range(0, nb, 2):
+        s = b[k]
+        e = b[k + 1] - 1
+        if s >= row_end:
+            row_start = (s // w) * w
+            row_end = row_start + w
+        if e >= row_end:     # the run wraps onto the next row: every column
+            x0 = 0
+            x1 = w - 1
+            break
+        if s - row_start < x0:
+            x0 = s - row_start
+        if e - row_start > x1:
+            x1 = e - row_start
+    bh = y1 - y0 + 1
+    bw = x1 - x0 + 1
+    if bh * bw > dense_transpose_bytes * nb:
+        return transpose_boundaries(b, nb, w, h, out)
+    stride = bh if bh == h else bh + 1
+    tcopy = <uint8_t *>malloc(bw * stride)
+    if tcopy == NULL:
+        return -E_MEMORY
+    sarle_transpose_bytes(data + y0 * w + x0, w, bh, bw, tcopy, stride)
+    if stride > bh:
+        for col in range(bw):
+            tcopy[col * stride + bh] = 0
+    r = scan_boundaries(tcopy, bw * stride, out)
+    free(tcopy)
+    if r < 0:
+        return r
+    # Copy position col * stride + row is pixel (y0 + row, x0 + col).
+    base = x0 * h + y0
+    if stride == h:
+        for k in range(out.size):
+            out.data[k] += base
+        return 0
+    col = 0
+    col_end = stride
+    for k in range(out.size):
+        p = out.data[k]
+        while p >= col_end:
+            col += 1
+            col_end += stride
+        out.data[k] = base + col * h + (p - (col_end - stride))
+    return 0
+
+
 cdef Py_ssize_t put_value(unsigned char *out, Py_ssize_t p, int64_t x) noexcept nogil:
     """Append one signed value as little-endian 5-bit groups ('0' + bits)."""
     cdef int64_t c
@@ -1770,7 +1896,7 @@ def encode_flat(const uint8_t[::1] data, int64_t h, int64_t w, bint c_order):
             r = scan_boundaries(&data[0] if total else <const uint8_t *>NULL, total, &flat)
             if r >= 0 and c_order and h > 1 and w > 1:
                 # Row-major boundaries of M are column-major ones of M.T (w x h).
-                r = transpose_boundaries(flat.data, flat.size, w, h, &bounds)
+                r = column_boundaries(&data[0], flat.data, flat.size, h, w, &bounds)
         if r < 0:
             raise MemoryError()
         if c_order and h > 1 and w > 1:

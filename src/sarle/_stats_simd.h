@@ -872,6 +872,28 @@ SIMD_AVX2_TARGET static int64_t simd_scan_changes_avx2(const uint8_t *p, int64_t
     int64_t i = *pos, k = 0;
     uint64_t carry = *prev;
     while (i + 64 <= n && k + 64 <= cap) {
+        /* 256 bytes all of the current value (most of a mask): no change. */
+        while (i + 256 <= n) {
+            __m256i a = _mm256_loadu_si256((const __m256i *)(p + i));
+            __m256i b = _mm256_loadu_si256((const __m256i *)(p + i + 32));
+            __m256i c = _mm256_loadu_si256((const __m256i *)(p + i + 64));
+            __m256i d = _mm256_loadu_si256((const __m256i *)(p + i + 96));
+            __m256i e = _mm256_loadu_si256((const __m256i *)(p + i + 128));
+            __m256i f = _mm256_loadu_si256((const __m256i *)(p + i + 160));
+            __m256i g = _mm256_loadu_si256((const __m256i *)(p + i + 192));
+            __m256i q = _mm256_loadu_si256((const __m256i *)(p + i + 224));
+            if (carry) {   /* all non-zero: the unsigned minimum is non-zero */
+                a = _mm256_min_epu8(_mm256_min_epu8(_mm256_min_epu8(a, b), _mm256_min_epu8(c, d)),
+                                    _mm256_min_epu8(_mm256_min_epu8(e, f), _mm256_min_epu8(g, q)));
+                if (_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, zero)) != 0) break;
+            } else {       /* all zero */
+                a = _mm256_or_si256(_mm256_or_si256(_mm256_or_si256(a, b), _mm256_or_si256(c, d)),
+                                    _mm256_or_si256(_mm256_or_si256(e, f), _mm256_or_si256(g, q)));
+                if (!_mm256_testz_si256(a, a)) break;
+            }
+            i += 256;
+        }
+        if (i + 64 > n) break;
         uint64_t z = (uint64_t)(uint32_t)_mm256_movemask_epi8(
                          _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + i)), zero))
                    | ((uint64_t)(uint32_t)_mm256_movemask_epi8(
@@ -891,6 +913,22 @@ SIMD_AVX512_TARGET static int64_t simd_scan_changes_avx512(const uint8_t *p, int
     int64_t i = *pos, k = 0;
     uint64_t carry = *prev;
     while (i + 64 <= n && k + 64 <= cap) {
+        /* 256 bytes all of the current value (most of a mask): no change. */
+        while (i + 256 <= n) {
+            __m512i a = _mm512_loadu_si512((const void *)(p + i));
+            __m512i b = _mm512_loadu_si512((const void *)(p + i + 64));
+            __m512i c = _mm512_loadu_si512((const void *)(p + i + 128));
+            __m512i d = _mm512_loadu_si512((const void *)(p + i + 192));
+            if (carry) {   /* all non-zero: the unsigned minimum is non-zero */
+                a = _mm512_min_epu8(_mm512_min_epu8(a, b), _mm512_min_epu8(c, d));
+                if (_mm512_cmpeq_epu8_mask(a, zero) != 0) break;
+            } else {       /* all zero */
+                a = _mm512_or_si512(_mm512_or_si512(a, b), _mm512_or_si512(c, d));
+                if (_mm512_test_epi64_mask(a, a) != 0) break;
+            }
+            i += 256;
+        }
+        if (i + 64 > n) break;
         uint64_t m = (uint64_t)_mm512_cmpneq_epu8_mask(_mm512_loadu_si512((const void *)(p + i)), zero);
         k = simd_block_changes(m, &carry, i, out, k);
         i += 64;
