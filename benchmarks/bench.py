@@ -423,7 +423,7 @@ def build_jobs(mods, max_masks):
         "encode", "mask",
         "encode one (h, w) C-order bool mask to an RLE dict with a compressed counts string "
         "(pycocotools: including the copy to the uint8 Fortran-order array it requires)",
-        dense_masks, ways, _same_rle, per_item=True))
+        dense_masks, ways, _same_rle, per_item=True, pixels=n_pixels, floor="mask_read"))
 
     # -- area, bbox ---------------------------------------------------------------------------
     ways = {}
@@ -660,7 +660,7 @@ def time_interleaved(calls, repeat, min_sample_ns):
 def _floor_shape(kind, image):
     """Shape of the bool output a floor of this kind writes, for one op on ``image``."""
     base = kind[: -len("_fresh")] if kind.endswith("_fresh") else kind
-    if base == "mask":
+    if base in ("mask", "mask_read"):
         return _size(image)
     n = len(_rles(image))
     if base == "batch":
@@ -670,23 +670,38 @@ def _floor_shape(kind, image):
     raise ValueError(f"unknown floor {kind!r}")
 
 
+def _read_every_byte(masks):
+    """OR together every byte of each mask (8 at a time): one read of each, nothing else."""
+    for m in masks:
+        flat = m.reshape(-1).view(np.uint8)
+        cut = flat.size - flat.size % 8
+        np.bitwise_or.reduce(flat[:cut].view(np.uint64))
+        np.bitwise_or.reduce(flat[cut:])
+
+
 def measure_floors(images, repeat, kinds=("mask", "mask_fresh", "batch", "batch_fresh")):
-    """Memory-write floors for decode outputs, measured now.
+    """Memory floors for decode outputs (writes) and encode inputs (reads), measured now.
 
     mask: fill a warm (h, w) bool buffer (memset into cache), per mask.
     mask_fresh: np.ones((h, w), bool) -- allocate + fault + fill, per mask.
     batch: fill a warm (n, h, w) bool buffer, per image.
     batch_fresh: np.ones((n, h, w), bool), per image.
     batch_1024, batch_1024_fresh: the same for (n, h2, w2), the decode_1024 output.
+    mask_read: read every byte of each of the image's masks in turn, as the encode job
+    reads its inputs (one (h, w) bool array per mask, ~300 MB, so from main memory), per mask.
     Only the floors named in ``kinds`` are measured (a batch buffer is ~300 MB).
     Returns ({name: {image index: ns}}, {name: GB/s}).
     """
     floors = {k: {} for k in kinds}
     for i, img in enumerate(images):
-        calls, warm = {}, []
+        calls, warm, per_call = {}, [], {}
         for k in kinds:
             shape = _floor_shape(k, img)
-            if k.endswith("_fresh"):
+            if k == "mask_read":
+                masks = [np.ones(shape, dtype=np.bool_) for _ in _rles(img)]
+                per_call[k] = max(1, len(masks))
+                calls[k] = (_read_every_byte, masks)
+            elif k.endswith("_fresh"):
                 calls[k] = (lambda s: np.ones(s, dtype=np.bool_), shape)
             else:
                 buf = np.zeros(shape, dtype=np.bool_)
@@ -695,7 +710,7 @@ def measure_floors(images, repeat, kinds=("mask", "mask_fresh", "batch", "batch_
                 calls[k] = (lambda b: b.fill(True), buf)
         res, _ = time_interleaved(calls, max(3, repeat), 2_000_000)
         for k, v in res.items():
-            floors[k][i] = float(np.median(v))
+            floors[k][i] = float(np.median(v)) / per_call.get(k, 1)
         del calls, warm
     bw = {}
     for k, per in floors.items():
@@ -790,7 +805,7 @@ def format_table(results, bandwidth):
 
     dec = [row for row in results if "floor_ns_per_op" in row]
     if dec:
-        hdr = ["decode job", "Mpx/op", "sarle MP/s", "pycocotools MP/s", "rlemasklib MP/s",
+        hdr = ["job", "Mpx/op", "sarle MP/s", "pycocotools MP/s", "rlemasklib MP/s",
                "floor us", "floor MP/s", "sarle/floor"]
         lines = []
         for row in dec:
@@ -806,8 +821,9 @@ def format_table(results, bandwidth):
                           _fmt_us(fl), f"{row['pixels_per_op'] / fl * 1e3:,.0f}",
                           f"{s / fl:.2f}" if s else "-"])
         out += ["", _render(hdr, lines),
-                "MP/s: output megapixels (= MB of bool) per second. floor: writing the same bytes with "
-                "memset into a warm buffer (*_touch jobs: np.ones, a fresh allocation), measured "
+                "MP/s: output megapixels (= MB of bool) per second (encode: input megapixels). floor: "
+                "writing the same bytes with memset into a warm buffer (*_touch jobs: np.ones, a fresh "
+                "allocation; encode: reading every byte of each input once), measured "
                 "in this run (" + ", ".join(
                     f"{k} {v:.1f} GB/s" for k, v in bandwidth.items()) + ")."]
     refs = [row for row in results if row.get("reference")]
@@ -919,7 +935,7 @@ def main(argv=None):
     if any(j.floor for j in jobs):
         kinds = sorted({j.floor for j in jobs if j.floor} | {"mask"})
         floors, bandwidth = measure_floors(images, args.repeat, kinds)
-        print("# memory-write floors measured now: " + ", ".join(
+        print("# memory floors measured now: " + ", ".join(
             f"{k} {v:.1f} GB/s" for k, v in bandwidth.items()))
 
     results = []

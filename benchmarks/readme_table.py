@@ -71,7 +71,7 @@ def main(path):
                           f"{micros(rep.get('ns_per_op'))} | {lib} `{way}` | {micros(r['ns_per_op'])} | "
                           f"{ratio(r['ns_per_op'], rep.get('ns_per_op'))} |")
     print()
-    print("| decode job | sarle GB/s written | floor µs (memset of the output) | sarle ÷ floor |")
+    print("| job | sarle GB/s written (encode: read) | floor µs (memset of the output; encode: one read of the mask) | sarle ÷ floor |")
     print("|---|--:|--:|--:|")
     for job, ns in floors:
         floor = job["floor_ns_per_op"]
