@@ -849,8 +849,10 @@ SIMD_AVX2_TARGET static int64_t simd_boundaries_avx2(const unsigned char *s, int
 
 /* The changes of p[*pos:n] into out[0:cap): every j where (p[j] != 0) differs
    from (p[j - 1] != 0), with *prev the value (0 or 1) of the byte before *pos.
-   64 bytes a step: one bit per non-zero byte, m ^ (m << 1 | carry) has a bit
-   at every change, and its set bits are read off with tzcnt. Goes on while a
+   First 256 bytes at a time while they are all of the current value (all zero
+   after background, all non-zero after foreground: no change; most of a mask),
+   then one 64-byte block: one bit per non-zero byte, m ^ (m << 1 | carry) has
+   a bit at every change, and its set bits are read off with tzcnt. Goes on while a
    whole block remains and 64 slots are free; updates *pos and *prev to where
    it stopped (the caller's SSE2/scalar loop goes on from there) and returns
    the number of changes written. */
