@@ -665,11 +665,11 @@ def test_encode_c_order_box_edges(limit):
             holes = m.copy()
             holes[y0:y1:2, x0:x1:3] = False
             cases.append(holes)
-    for m in cases:
-        def check():
+    def check():
+        for m in cases:
             assert sarle.encode(m)["counts"] == expected_string(m)
 
-        _with_dense_transpose(limit, check)
+    _with_dense_transpose(limit, check)
 
 
 def test_set_dense_transpose_rejects_negative():

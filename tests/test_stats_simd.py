@@ -618,7 +618,8 @@ def test_boundaries_of_a_long_string_for_a_small_mask(level):
 @pytest.mark.parametrize("level", LEVEL_PARAMS)
 def test_encode_scan_changes_at_every_position(level):
     # A C-order (1, n) mask, encoded by scanning its bytes: one foreground run of
-    # every length at every start around the 64- and 128-byte blocks and the tail.
+    # every length at every start around the 64-byte blocks, the 256-byte steps over
+    # uniform bytes and the tail.
     _rle._set_stats_simd(level)
     for n in (63, 64, 65, 127, 128, 129, 200, 255, 256, 257, 320, 513, 600):
         for start in range(n):
