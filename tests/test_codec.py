@@ -541,14 +541,19 @@ def short_run_masks(draw):
     return mask, runs
 
 
-def _with_strided_run(limit, call):
-    from sarle import _rle
-
-    before = _rle._set_strided_run(limit)
+def _with_kernel_setting(setter, value, call):
+    """Run ``call()`` with a kernel tuning set through ``setter`` (it returns the old value)."""
+    before = setter(value)
     try:
         return call()
     finally:
-        _rle._set_strided_run(before)
+        setter(before)
+
+
+def _with_strided_run(limit, call):
+    from sarle import _rle
+
+    return _with_kernel_setting(_rle._set_strided_run, limit, call)
 
 
 @given(short_run_masks(), st.sampled_from([0, 2, 12, 1 << 40]))
@@ -625,11 +630,7 @@ def test_set_strided_run_rejects_negative():
 def _with_dense_transpose(limit, call):
     from sarle import _rle
 
-    before = _rle._set_dense_transpose(limit)
-    try:
-        return call()
-    finally:
-        _rle._set_dense_transpose(before)
+    return _with_kernel_setting(_rle._set_dense_transpose, limit, call)
 
 
 @given(st.one_of(S.masks(48), S.structured_masks(48), short_run_masks().map(lambda t: t[0])),
