@@ -1170,14 +1170,18 @@ cdef int64_t area_first(Src *src, int64_t h) noexcept nogil:
     return st.area if r == 0 else -1
 
 
-def _set_strided_run(int64_t limit):
-    """Tests only: set ``strided_run_limit`` (0: never strided); returns the old one."""
-    global strided_run_limit
+cdef int64_t swap_tuning(int64_t *setting, int64_t limit) except -1:
+    """Set a kernel tuning (a limit, never negative) to ``limit``; return the old one."""
     if limit < 0:
         raise ValueError(f"limit must not be negative, got {limit}")
-    before = strided_run_limit
-    strided_run_limit = limit
+    cdef int64_t before = setting[0]
+    setting[0] = limit
     return before
+
+
+def _set_strided_run(int64_t limit):
+    """Tests only: set ``strided_run_limit`` (0: never strided); returns the old one."""
+    return swap_tuning(&strided_run_limit, limit)
 
 
 cdef int decode_c(Src *src, int64_t h, int64_t w, uint8_t *out, bint zeroed,
@@ -1734,13 +1738,8 @@ cdef int64_t dense_transpose_bytes = 128
 
 
 def _set_dense_transpose(int64_t limit):
-    """Tests only: set ``dense_transpose_bytes``; returns the old value."""
-    global dense_transpose_bytes
-    if limit < 0:
-        raise ValueError(f"limit must not be negative, got {limit}")
-    before = dense_transpose_bytes
-    dense_transpose_bytes = limit
-    return before
+    """Tests only: set ``dense_transpose_bytes`` (0: always sweep); returns the old one."""
+    return swap_tuning(&dense_transpose_bytes, limit)
 
 
 cdef int column_boundaries(const uint8_t *data, const int64_t *b, Py_ssize_t nb,
