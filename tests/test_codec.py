@@ -627,6 +627,129 @@ def test_set_strided_run_rejects_negative():
         _rle._set_strided_run(-1)
 
 
+def _with_stream_stores(limit, call):
+    from sarle import _rle
+
+    return _with_kernel_setting(_rle._set_stream_stores, limit, call)
+
+
+_STREAM_KINDS = S.KINDS + ("sparse", "dense")
+
+
+def _stream_mask(kind, h, w, seed):
+    """A mask for the streamed decode: the structured kinds, and a few boxes on a
+    background (sparse) or holes in a foreground (dense), so that both sides of the
+    mostly-foreground choice come up at every size."""
+    if kind not in ("sparse", "dense"):
+        return S.structured_mask(kind, h, w, seed)
+    rng = np.random.default_rng(seed)
+    m = np.zeros((h, w), bool)
+    for _ in range(rng.integers(1, 4)):
+        y, x = rng.integers(0, h), rng.integers(0, w)
+        m[y:y + rng.integers(1, h // 3 + 2), x:x + rng.integers(1, w // 3 + 2)] = True
+    return ~m if kind == "dense" else m
+
+
+@given(st.integers(1, 40), st.integers(1, 90), st.lists(
+           st.tuples(st.sampled_from(_STREAM_KINDS), st.integers(0, 2**32 - 1)),
+           min_size=1, max_size=4),
+       st.integers(0, 63), st.sampled_from("CF"), st.sampled_from([0, 12, 1 << 40]),
+       st.integers(0, 2))
+def test_decode_out_streamed(h, w, kinds, offset, order, strided, level):
+    # A batch into out= that holds at least stream_store_bytes is zeroed by non-temporal
+    # stores first (mostly-background masks) or written byte by byte (mostly foreground):
+    # with streaming forced (limit 0) and off, at every SIMD level (SSE2 stores at the
+    # scalar one), every alignment of out and either layout, the result is the mask, and
+    # not a byte outside out changes.
+    from sarle import _rle
+
+    level = min(level, _rle._stats_simd_levels()[1])
+    masks = np.stack([_stream_mask(kind, h, w, seed) for kind, seed in kinds])
+    rles = [sarle.encode(m) for m in masks]
+    n = len(masks)
+    size = n * h * w
+
+    def decode_into_junk():
+        buf = np.full(size + 128, 0x5A, np.uint8)
+        if order == "C":
+            out = buf[offset:offset + size].reshape(n, h, w)
+        else:
+            out = np.swapaxes(buf[offset:offset + size].reshape(n, w, h), 1, 2)
+        sarle.decode(rles, out=out, threads=1)
+        return buf
+
+    def run():
+        before = _rle._set_stats_simd(level)
+        try:
+            return [_with_stream_stores(limit, decode_into_junk) for limit in (0, 1 << 62)]
+        finally:
+            _rle._set_stats_simd(before)
+
+    for buf in _with_strided_run(strided, run):
+        assert (buf[:offset] == 0x5A).all() and (buf[offset + size:] == 0x5A).all()
+        got = buf[offset:offset + size]
+        want = masks if order == "C" else np.swapaxes(masks, 1, 2)
+        np.testing.assert_array_equal(got, want.reshape(-1).view(np.uint8))
+
+
+@st.composite
+def row_segment_masks(draw):
+    """Masks whose rows are each empty, full, or one or two segments with ends drawn
+    near the row's edges: the sweep's per-row bookkeeping ("written up to") at its
+    edges, with runs of untouched rows between."""
+    h = draw(st.integers(2, 12))
+    w = draw(st.integers(17, 40))
+    ends = st.sampled_from([0, 1, 2, w // 2, w - 2, w - 1, w])
+    m = np.zeros((h, w), bool)
+    for y in range(h):
+        kind = draw(st.sampled_from(["empty", "empty", "full", "one", "two"]))
+        if kind == "full":
+            m[y] = True
+        elif kind != "empty":
+            for _ in range(1 if kind == "one" else 2):
+                a, b = sorted((draw(ends), draw(ends)))
+                m[y, a:b] = True
+    return m
+
+
+@given(row_segment_masks(), st.sampled_from([0, 1 << 62]))
+def test_decode_out_rows_at_edges(m, stream):
+    # Every byte of out= is written, by the column sweep, whether or not the batch
+    # takes the streamed way.
+    h, w = m.shape
+    rles = [sarle.encode(m), sarle.encode(~m)]
+
+    def run():
+        out = np.full((2, h, w), 0x5A, np.uint8)
+        sarle.decode(rles, out=out, threads=1)
+        return out
+
+    out = _with_strided_run(0, lambda: _with_stream_stores(stream, run))
+    np.testing.assert_array_equal(out, np.stack([m, ~m]))
+
+
+def test_decode_out_streamed_large():
+    # The default limit (16 MiB): a batch of SA-1B-sized masks into out= takes the
+    # streamed way (mostly background and mostly foreground masks), a single one the
+    # plain way; both give the masks.
+    from sarle import _rle
+
+    masks = np.stack([S.sa1b_like_mask(seed, 1500, 2250) for seed in range(4)]
+                     + [~S.sa1b_like_mask(9, 1500, 2250)])
+    limit = _rle._set_stream_stores(16 << 20)
+    _rle._set_stream_stores(limit)
+    assert limit == 16 << 20 and masks.nbytes >= limit
+    assert masks[0].mean() < 0.5 < masks[-1].mean()
+    rles = [sarle.encode(m) for m in masks]
+    for order in "CF":
+        out = np.ones(masks.shape, bool)
+        if order == "F":
+            out = np.swapaxes(np.ones((5, 2250, 1500), bool), 1, 2)
+        np.testing.assert_array_equal(sarle.decode(rles, out=out, threads=1), masks)
+        one = np.ones((1500, 2250), bool, order=order)
+        np.testing.assert_array_equal(sarle.decode(rles[-1], out=one), masks[-1])
+
+
 def _with_dense_transpose(limit, call):
     from sarle import _rle
 

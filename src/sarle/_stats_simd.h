@@ -974,6 +974,52 @@ static inline void sarle_stats_simd_set_level(int level) {
     __atomic_store_n(&simd_level, level, __ATOMIC_RELAXED);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Streaming fill                                                            */
+
+SIMD_AVX2_TARGET static void simd_fill_lines_avx2(uint8_t *line, const uint8_t *last, int v) {
+    const __m256i x = _mm256_set1_epi8((char)v);
+    for (; line < last; line += 64) {
+        _mm256_stream_si256((__m256i *)line, x);
+        _mm256_stream_si256((__m256i *)(line + 32), x);
+    }
+}
+
+static void simd_fill_lines_sse2(uint8_t *line, const uint8_t *last, int v) {
+    const __m128i x = _mm_set1_epi8((char)v);
+    for (; line < last; line += 64) {
+        _mm_stream_si128((__m128i *)line, x);
+        _mm_stream_si128((__m128i *)(line + 16), x);
+        _mm_stream_si128((__m128i *)(line + 32), x);
+        _mm_stream_si128((__m128i *)(line + 48), x);
+    }
+}
+
+/* memset(p, v, n), with the 64-byte lines wholly inside written by
+   non-temporal stores: a line is written without first being read from
+   memory, and is not kept in the caches. For outputs too large to stay in
+   them. The partial lines at either end take plain stores. AVX2 stores
+   (about a third faster here than SSE2's) at either SIMD level, SSE2 at the
+   scalar level. Call sarle_stream_fence() before the bytes are handed on. */
+static inline void sarle_fill_stream(uint8_t *p, int v, int64_t n) {
+    uint8_t *first, *last;
+    if (n < 256) {
+        memset(p, v, (size_t)n);
+        return;
+    }
+    first = (uint8_t *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+    last = (uint8_t *)((uintptr_t)(p + n) & ~(uintptr_t)63);
+    memset(p, v, (size_t)(first - p));
+    if (sarle_stats_simd_level() == SARLE_SIMD_SCALAR)
+        simd_fill_lines_sse2(first, last, v);
+    else
+        simd_fill_lines_avx2(first, last, v);
+    memset(last, v, (size_t)(p + n - last));
+}
+
+/* Orders this thread's non-temporal stores before the stores after it. */
+static inline void sarle_stream_fence(void) { _mm_sfence(); }
+
 /* Area and extent of the mask of counts string s[0:n], h rows, total = h * w
    pixels: 1, or 0 when not handled (st untouched). */
 static inline int sarle_stats_simd(const unsigned char *s, int64_t n, int64_t h, int64_t total,
@@ -1011,6 +1057,9 @@ static inline int64_t sarle_scan_changes_simd(const uint8_t *p, int64_t *pos, in
 }
 
 #else   /* not x86-64 with GCC or Clang, or SARLE_NO_SIMD: the scalar parser only */
+
+static inline void sarle_fill_stream(uint8_t *p, int v, int64_t n) { memset(p, v, (size_t)n); }
+static inline void sarle_stream_fence(void) {}
 
 static void sarle_stats_simd_init(void) {}
 static inline int sarle_stats_simd_best(void) { return SARLE_SIMD_SCALAR; }
