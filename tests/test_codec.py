@@ -730,8 +730,8 @@ def test_decode_out_rows_at_edges(m, stream):
 
 def test_decode_out_streamed_large():
     # The default limit (16 MiB): a batch of SA-1B-sized masks into out= takes the
-    # streamed way (mostly background and mostly foreground masks), a single one the
-    # plain way; both give the masks.
+    # streamed way (mostly background and mostly foreground masks), on one thread or
+    # two, a single one the plain way; all give the masks.
     from sarle import _rle
 
     masks = np.stack([S.sa1b_like_mask(seed, 1500, 2250) for seed in range(4)]
@@ -745,7 +745,9 @@ def test_decode_out_streamed_large():
         out = np.ones(masks.shape, bool)
         if order == "F":
             out = np.swapaxes(np.ones((5, 2250, 1500), bool), 1, 2)
-        np.testing.assert_array_equal(sarle.decode(rles, out=out, threads=1), masks)
+        for threads in (1, 2):   # two threads: each slice under the limit, the batch over
+            out[...] = True
+            np.testing.assert_array_equal(sarle.decode(rles, out=out, threads=threads), masks)
         one = np.ones((1500, 2250), bool, order=order)
         np.testing.assert_array_equal(sarle.decode(rles[-1], out=one), masks[-1])
 

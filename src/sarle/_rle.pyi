@@ -47,6 +47,7 @@ def decode_into(
     c_order: bool,
     zeroed: bool,
     index_base: int,
+    batch_bytes: int = ...,
 ) -> None: ...
 def sample_into(
     counts: List[Counts],

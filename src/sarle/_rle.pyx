@@ -1296,7 +1296,7 @@ cdef int decode_streamed(Src *src, int64_t h, int64_t w, uint8_t *out,
 
 
 def decode_into(list counts, int64_t h, int64_t w, uint8_t[::1] out,
-                bint c_order, bint zeroed, Py_ssize_t index_base):
+                bint c_order, bint zeroed, Py_ssize_t index_base, int64_t batch_bytes=0):
     """Decode masks of one size into consecutive ``h * w`` blocks of ``out``.
 
     Parameters
@@ -1309,14 +1309,17 @@ def decode_into(list counts, int64_t h, int64_t w, uint8_t[::1] out,
     zeroed : bool
         ``out`` is known to be all zero (only foreground is written).
         Otherwise every byte is written, by non-temporal stores where
-        ``out`` holds at least ``stream_store_bytes``.
+        the whole output holds at least ``stream_store_bytes``.
     index_base : int
         Error messages name mask ``index_base + i``; -1: a single mask, no index.
+    batch_bytes : int
+        Size of the whole output, where ``out`` is a thread's slice of it
+        (else ``out``'s own size counts).
     """
     cdef Py_ssize_t n = len(counts), i, failed = -1
     cdef int64_t total = h * w
     cdef int r = 0
-    cdef bint stream = not zeroed and n * total >= stream_store_bytes
+    cdef bint stream = not zeroed and max(n * total, batch_bytes) >= stream_store_bytes
     cdef int writes = WRITE_FG if zeroed else WRITE_ALL
     cdef uint8_t *base
     if out.shape[0] != n * total:

@@ -312,7 +312,7 @@ def decode(
     if view is None:
         def work(start: int, stop: int) -> None:
             _rle.decode_into(counts[start:stop], h, w, flat[start * pixels:stop * pixels],
-                             c_order, zeroed, start if batch else -1)
+                             c_order, zeroed, start if batch else -1, len(counts) * pixels)
     else:
         if not zeroed:
             flat[:] = 0   # the sampler writes foreground only
