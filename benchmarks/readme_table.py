@@ -14,6 +14,7 @@ DESCRIPTIONS = {
     "decode_C_touch": "decode one mask → C-order, every page then read",
     "decode_batch": "decode an image → (n, h, w) C bool",
     "decode_batch_touch": "same, every page then read",
+    "decode_batch_out": "decode an image into a reused (n, h, w) C bool (`out=`)",
     "decode_batch_2threads": "decode an image → (n, h, w) C bool, `threads=2`",
     "decode_1024": "decode an image at 1024 px long side → (n, h2, w2) C bool",
     "decode_1024_touch": "same, every page then read",
@@ -71,7 +72,7 @@ def main(path):
                           f"{micros(rep.get('ns_per_op'))} | {lib} `{way}` | {micros(r['ns_per_op'])} | "
                           f"{ratio(r['ns_per_op'], rep.get('ns_per_op'))} |")
     print()
-    print("| job | sarle GB/s written (encode: read) | floor µs (memset of the output; encode: one read of the mask) | sarle ÷ floor |")
+    print("| job | sarle GB/s written (encode: read) | floor µs (memset of the output with zeros; encode: one read of the mask) | sarle ÷ floor |")
     print("|---|--:|--:|--:|")
     for job, ns in floors:
         floor = job["floor_ns_per_op"]
