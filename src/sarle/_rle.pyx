@@ -1277,7 +1277,7 @@ cdef int decode_streamed(Src *src, int64_t h, int64_t w, uint8_t *out,
     ``WRITE_ALL`` uses, first reads its line from memory: a mask mostly
     foreground takes that way, since its foreground writes read most lines
     anyway. On the bench corpus, 300 MB into ``out=``: 15 ms by ``WRITE_ALL``
-    for every mask, 7.9 ms this way (21 GB/s of output written to 39).
+    for every mask, 7.1-7.9 ms this way (21 GB/s of output written to 40).
     """
     cdef int64_t total = h * w
     cdef int64_t area = area_first(src, h)

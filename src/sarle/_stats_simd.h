@@ -3,7 +3,9 @@
  * Also here, sharing its dispatch: the foreground boundaries of a string (what
  * IoU and merge parse into; sarle_boundaries_simd, near the end) and the scan
  * for the changes between zero and non-zero bytes of a mask being encoded
- * (sarle_scan_changes_simd). The rest of this comment is about area and bbox.
+ * (sarle_scan_changes_simd), and the fill by non-temporal stores with which a
+ * decode into a large output zeroes it (sarle_fill_stream). The rest of this
+ * comment is about area and bbox.
  *
  * Included by _rle.pyx: stream_stats first calls sarle_stats_simd(), which
  * either returns 1 with the area and the inclusive pixel extent of the mask,
