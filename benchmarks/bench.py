@@ -255,6 +255,9 @@ def build_jobs(mods, max_masks):
         h, w = _size(image)
         return h * w
 
+    def batch_pixels(image):
+        return n_pixels(image) * len(_rles(image))
+
     # -- decode one mask -> F-order ----------------------------------------------------
     ways = {}
     if sarle:
@@ -327,7 +330,7 @@ def build_jobs(mods, max_masks):
         "decode all masks of an image into one fresh C-contiguous (n, h, w) bool array "
         "(what a torch DataLoader wants)",
         _rles, ways, _same_layout("C"), per_item=False,
-        pixels=lambda img: n_pixels(img) * len(_rles(img)), floor="batch"))
+        pixels=batch_pixels, floor="batch"))
     jobs.append(_touching(jobs[-1], "decode_batch_touch", "batch_fresh", touch_doc))
 
     # -- batch decode into a reused (n, h, w) C bool array ------------------------------------
@@ -375,7 +378,7 @@ def build_jobs(mods, max_masks):
         "decode all masks of an image into a reused C-contiguous (n, h, w) bool array, as "
         "a loader does with one buffer: every byte written (it holds the previous result)",
         into_inputs, ways, _same_layout("C"), per_item=False,
-        pixels=lambda img: n_pixels(img) * len(_rles(img)), floor="batch"))
+        pixels=batch_pixels, floor="batch"))
 
     # -- batch decode on two threads, against sarle's own one-thread batch decode -------------
     if sarle:
@@ -385,7 +388,7 @@ def build_jobs(mods, max_masks):
             "sarle's threads=1 decode is timed alongside as the reference",
             _rles, {"sarle": {"decode(rles, threads=2)": lambda rs: sarle.decode(rs, threads=2)}},
             _same_layout("C"), per_item=False,
-            pixels=lambda img: n_pixels(img) * len(_rles(img)), floor="batch",
+            pixels=batch_pixels, floor="batch",
             reference={"sarle": {"decode(rles, threads=1)":
                                  lambda rs: sarle.decode(rs, threads=1)}}))
 
