@@ -56,28 +56,26 @@ def corpus_files(images: int, folder: str | None) -> list[str]:
     return paths
 
 
-def reuse_buffer(paths: list[str]) -> np.ndarray:
-    """One flat bool buffer as large as the largest image's (n, h, w), every page
-    already written: what a loader keeps across images of different sizes."""
-    largest = 0
-    for path in paths:
-        with open(path, "rb") as handle:
-            record = json.load(handle)
-        anns = record["annotations"]
-        if anns:
-            h, w = anns[0]["segmentation"]["size"]
-            largest = max(largest, len(anns) * h * w)
-    return np.ones(largest, dtype=bool)
-
-
-def floor_pass(paths: list[str], buffer: np.ndarray, value: bool) -> tuple[float, int]:
-    """Fill each image's part of ``buffer`` with ``value`` and count it: no JSON, no decode."""
+def batch_shapes(paths: list[str]) -> list[tuple[int, int, int]]:
+    """Each image's (n, h, w), for the images with masks."""
     shapes = []
     for path in paths:
         with open(path, "rb") as handle:
             anns = json.load(handle)["annotations"]
         if anns:
             shapes.append((len(anns), *anns[0]["segmentation"]["size"]))
+    return shapes
+
+
+def reuse_buffer(shapes: list[tuple[int, int, int]]) -> np.ndarray:
+    """One flat bool buffer as large as the largest image's (n, h, w), every page
+    already written: what a loader keeps across images of different sizes."""
+    return np.ones(max((n * h * w for n, h, w in shapes), default=0), dtype=bool)
+
+
+def floor_pass(shapes: list[tuple[int, int, int]], buffer: np.ndarray,
+               value: bool) -> tuple[float, int]:
+    """Fill each image's part of ``buffer`` with ``value`` and count it: no JSON, no decode."""
     masks = 0
     start = time.perf_counter()
     for shape in shapes:
@@ -116,11 +114,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     paths = corpus_files(args.images, args.corpus)
     print(f"# {len(paths)} images; sarle {sarle.__version__}, numpy {np.__version__}")
-    buffer = reuse_buffer(paths)
+    shapes = batch_shapes(paths)
+    buffer = reuse_buffer(shapes)
     runs = [("fresh arrays", lambda: one_pass(paths, None)),
             ("reuse (out=)", lambda: one_pass(paths, buffer)),
-            ("floor: zeros", lambda: floor_pass(paths, buffer, False)),
-            ("floor: ones", lambda: floor_pass(paths, buffer, True))]
+            ("floor: zeros", lambda: floor_pass(shapes, buffer, False)),
+            ("floor: ones", lambda: floor_pass(shapes, buffer, True))]
     for name, run in runs:
         times = []
         for _ in range(args.repeat):
