@@ -997,6 +997,55 @@ static void simd_fill_lines_sse2(uint8_t *line, const uint8_t *last, int v) {
     }
 }
 
+/* Store the 64 bytes at src into the line dst by non-temporal stores. */
+static inline void stream_line(uint8_t *dst, const uint8_t *src) {
+    _mm_stream_si128((__m128i *)dst, _mm_load_si128((const __m128i *)src));
+    _mm_stream_si128((__m128i *)(dst + 16), _mm_load_si128((const __m128i *)(src + 16)));
+    _mm_stream_si128((__m128i *)(dst + 32), _mm_load_si128((const __m128i *)(src + 32)));
+    _mm_stream_si128((__m128i *)(dst + 48), _mm_load_si128((const __m128i *)(src + 48)));
+}
+
+/* ramp + 64 - a: 64 bytes, 0xff from byte a on (0 <= a <= 64). */
+static const uint8_t stream_ramp[128] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255};
+
+/* Bytes [a, b) of the 64 at stage set to 1 (0 <= a <= b <= 64), by 16-byte
+   loads and stores only, which the next such load of a slot is forwarded. */
+static inline void stage_ones(uint8_t *stage, int64_t a, int64_t b) {
+    const __m128i one = _mm_set1_epi8(1);
+    const uint8_t *from = stream_ramp + 64 - a, *to = stream_ramp + 64 - b;
+    int q;
+    for (q = 0; q < 64; q += 16) {
+        __m128i m = _mm_andnot_si128(_mm_loadu_si128((const __m128i *)(to + q)),
+                                     _mm_loadu_si128((const __m128i *)(from + q)));
+        __m128i x = _mm_load_si128((const __m128i *)(stage + q));
+        _mm_store_si128((__m128i *)(stage + q), _mm_or_si128(x, _mm_and_si128(m, one)));
+    }
+}
+
+static inline void stage_clear(uint8_t *stage) {
+    const __m128i z = _mm_setzero_si128();
+    _mm_store_si128((__m128i *)stage, z);
+    _mm_store_si128((__m128i *)(stage + 16), z);
+    _mm_store_si128((__m128i *)(stage + 32), z);
+    _mm_store_si128((__m128i *)(stage + 48), z);
+}
+
+#define SARLE_ALIGN64 __attribute__((aligned(64)))
+
+/* The lines [line, last), both 64-byte aligned, set to v by non-temporal stores. */
+static inline void stream_lines(uint8_t *line, uint8_t *last, int v) {
+    if (sarle_stats_simd_level() == SARLE_SIMD_SCALAR)
+        simd_fill_lines_sse2(line, last, v);
+    else
+        simd_fill_lines_avx2(line, last, v);
+}
+
 /* memset(p, v, n), with the 64-byte lines wholly inside written by
    non-temporal stores: a line is written without first being read from
    memory, and is not kept in the caches. For outputs too large to stay in
@@ -1012,15 +1061,13 @@ static inline void sarle_fill_stream(uint8_t *p, int v, int64_t n) {
     first = (uint8_t *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
     last = (uint8_t *)((uintptr_t)(p + n) & ~(uintptr_t)63);
     memset(p, v, (size_t)(first - p));
-    if (sarle_stats_simd_level() == SARLE_SIMD_SCALAR)
-        simd_fill_lines_sse2(first, last, v);
-    else
-        simd_fill_lines_avx2(first, last, v);
+    stream_lines(first, last, v);
     memset(last, v, (size_t)(p + n - last));
 }
 
 /* Orders this thread's non-temporal stores before the stores after it. */
 static inline void sarle_stream_fence(void) { _mm_sfence(); }
+
 
 /* Area and extent of the mask of counts string s[0:n], h rows, total = h * w
    pixels: 1, or 0 when not handled (st untouched). */
@@ -1062,6 +1109,15 @@ static inline int64_t sarle_scan_changes_simd(const uint8_t *p, int64_t *pos, in
 
 static inline void sarle_fill_stream(uint8_t *p, int v, int64_t n) { memset(p, v, (size_t)n); }
 static inline void sarle_stream_fence(void) {}
+static inline void stream_line(uint8_t *dst, const uint8_t *src) { memcpy(dst, src, 64); }
+static inline void stream_lines(uint8_t *line, uint8_t *last, int v) {
+    memset(line, v, (size_t)(last - line));
+}
+static inline void stage_ones(uint8_t *stage, int64_t a, int64_t b) {
+    memset(stage + a, 1, (size_t)(b - a));
+}
+static inline void stage_clear(uint8_t *stage) { memset(stage, 0, 64); }
+#define SARLE_ALIGN64
 
 static void sarle_stats_simd_init(void) {}
 static inline int sarle_stats_simd_best(void) { return SARLE_SIMD_SCALAR; }
@@ -1084,4 +1140,84 @@ static inline int64_t sarle_scan_changes_simd(const uint8_t *p, int64_t *pos, in
 }
 
 #endif
+
+/* ------------------------------------------------------------------------ */
+/* Streaming writer                                                          */
+
+/* Writes the bytes lo[0:hi-lo] once each, in order, as runs of 0 or 1:
+   what a decode into an output too large for the caches does.
+
+   Every 64-byte line wholly inside [lo, hi) is written by non-temporal
+   stores, so no line is read from memory before it is written: a line
+   inside one run by stream_lines, a line where runs meet is first put
+   together in `stage` (in L1, by 16-byte vector operations) and then stored
+   whole. The lines at either end, shared with whatever lies next to
+   [lo, hi) (another mask, maybe written by another thread), take plain
+   stores of [lo, hi)'s bytes only. Off x86-64 or with SARLE_NO_SIMD the
+   same, with plain stores.
+
+       sarle_stream st;
+       sarle_stream_open(&st, lo, hi);
+       sarle_stream_put(&st, 0, 100); sarle_stream_put(&st, 1, 7); ...
+       sarle_stream_close(&st);      (the runs must add up to hi - lo)
+*/
+typedef struct {
+    SARLE_ALIGN64 uint8_t stage[64];  /* the line at `line`: zero from p on */
+    uint8_t *lo, *hi;                 /* the bytes to write */
+    uint8_t *line;                    /* the 64-byte line holding p */
+    uint8_t *p;                       /* the next byte to write */
+} sarle_stream;
+
+static inline void sarle_stream_open(sarle_stream *st, uint8_t *lo, uint8_t *hi) {
+    st->lo = lo;
+    st->hi = hi;
+    st->p = lo;
+    st->line = (uint8_t *)((uintptr_t)lo & ~(uintptr_t)63);
+    stage_clear(st->stage);
+}
+
+/* Write out the staged line: whole by non-temporal stores when it lies
+   inside [lo, hi), else its bytes in [lo, p) by plain stores. */
+static inline void stream_flush(sarle_stream *st) {
+    uint8_t *a = st->line < st->lo ? st->lo : st->line;
+    if (a == st->line && st->p == st->line + 64)
+        stream_line(st->line, st->stage);
+    else if (st->p > a)
+        memcpy(a, st->stage + (a - st->line), (size_t)(st->p - a));
+}
+
+/* Append n bytes of value v (0 or 1). */
+static inline void sarle_stream_put(sarle_stream *st, int v, int64_t n) {
+    int64_t off, k, whole;
+    while (n > 0) {
+        off = st->p - st->line;
+        if (off == 0 && n >= 64 && st->line >= st->lo) {
+            /* Whole lines of v: [p, p + n) lies inside [lo, hi). */
+            whole = n & ~(int64_t)63;
+            stream_lines(st->p, st->p + whole, v);
+            st->p += whole;
+            st->line = st->p;
+            n -= whole;
+            continue;
+        }
+        k = 64 - off < n ? 64 - off : n;
+        if (v)
+            stage_ones(st->stage, off, off + k);
+        st->p += k;
+        n -= k;
+        if (k == 64 - off) {
+            stream_flush(st);
+            stage_clear(st->stage);
+            st->line = st->p;
+        }
+    }
+}
+
+/* Write out the last, partial line (plain stores) and order the
+   non-temporal stores before whatever this thread stores next. */
+static inline void sarle_stream_close(sarle_stream *st) {
+    stream_flush(st);
+    sarle_stream_fence();
+}
+
 #endif   /* SARLE_STATS_SIMD_H */
