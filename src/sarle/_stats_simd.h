@@ -3,9 +3,9 @@
  * Also here, sharing its dispatch: the foreground boundaries of a string (what
  * IoU and merge parse into; sarle_boundaries_simd, near the end) and the scan
  * for the changes between zero and non-zero bytes of a mask being encoded
- * (sarle_scan_changes_simd), and the fill by non-temporal stores with which a
- * decode into a large output zeroes it (sarle_fill_stream). The rest of this
- * comment is about area and bbox.
+ * (sarle_scan_changes_simd), and the non-temporal stores with which a decode
+ * into a large output writes it (sarle_fill_stream, and the writer
+ * sarle_stream at the end). The rest of this comment is about area and bbox.
  *
  * Included by _rle.pyx: stream_stats first calls sarle_stats_simd(), which
  * either returns 1 with the area and the inclusive pixel extent of the mask,
@@ -997,46 +997,50 @@ static void simd_fill_lines_sse2(uint8_t *line, const uint8_t *last, int v) {
     }
 }
 
-/* Store the 64 bytes at src into the line dst by non-temporal stores. */
-static inline void stream_line(uint8_t *dst, const uint8_t *src) {
-    _mm_stream_si128((__m128i *)dst, _mm_load_si128((const __m128i *)src));
-    _mm_stream_si128((__m128i *)(dst + 16), _mm_load_si128((const __m128i *)(src + 16)));
-    _mm_stream_si128((__m128i *)(dst + 32), _mm_load_si128((const __m128i *)(src + 32)));
-    _mm_stream_si128((__m128i *)(dst + 48), _mm_load_si128((const __m128i *)(src + 48)));
-}
-
-/* ramp + 64 - a: 64 bytes, 0xff from byte a on (0 <= a <= 64). */
-static const uint8_t stream_ramp[128] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255};
-
-/* Bytes [a, b) of the 64 at stage set to 1 (0 <= a <= b <= 64), by 16-byte
-   loads and stores only, which the next such load of a slot is forwarded. */
-static inline void stage_ones(uint8_t *stage, int64_t a, int64_t b) {
-    const __m128i one = _mm_set1_epi8(1);
-    const uint8_t *from = stream_ramp + 64 - a, *to = stream_ramp + 64 - b;
-    int q;
-    for (q = 0; q < 64; q += 16) {
-        __m128i m = _mm_andnot_si128(_mm_loadu_si128((const __m128i *)(to + q)),
-                                     _mm_loadu_si128((const __m128i *)(from + q)));
-        __m128i x = _mm_load_si128((const __m128i *)(stage + q));
-        _mm_store_si128((__m128i *)(stage + q), _mm_or_si128(x, _mm_and_si128(m, one)));
+/* The line dst (64-byte aligned) set by non-temporal stores to byte j =
+   bit j of bits, at each level. */
+static void stream_bits_sse2(uint8_t *dst, uint64_t bits) {
+    uint64_t q[8], x;
+    int i;
+    for (i = 0; i < 8; i++) {
+        /* Byte i of bits to 8 bytes, bit j to byte j: the byte in every
+           byte, bit j kept in byte j, then 0x7f added carries into bit 7
+           exactly where it is set. */
+        x = (((bits >> (8 * i)) & 0xff) * 0x0101010101010101ULL) & 0x8040201008040201ULL;
+        q[i] = ((x + 0x7f7f7f7f7f7f7f7fULL) >> 7) & 0x0101010101010101ULL;
     }
+    _mm_stream_si128((__m128i *)dst, _mm_loadu_si128((const __m128i *)q));
+    _mm_stream_si128((__m128i *)(dst + 16), _mm_loadu_si128((const __m128i *)(q + 2)));
+    _mm_stream_si128((__m128i *)(dst + 32), _mm_loadu_si128((const __m128i *)(q + 4)));
+    _mm_stream_si128((__m128i *)(dst + 48), _mm_loadu_si128((const __m128i *)(q + 6)));
 }
 
-static inline void stage_clear(uint8_t *stage) {
-    const __m128i z = _mm_setzero_si128();
-    _mm_store_si128((__m128i *)stage, z);
-    _mm_store_si128((__m128i *)(stage + 16), z);
-    _mm_store_si128((__m128i *)(stage + 32), z);
-    _mm_store_si128((__m128i *)(stage + 48), z);
+SIMD_AVX2_TARGET static void stream_bits_avx2(uint8_t *dst, uint64_t bits) {
+    /* Each byte of a 32-bit half to 8 bytes, bit j of it kept in byte j. */
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i select = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    const __m256i one = _mm256_set1_epi8(1);
+    __m256i lo = _mm256_shuffle_epi8(_mm256_set1_epi32((int)(uint32_t)bits), spread);
+    __m256i hi = _mm256_shuffle_epi8(_mm256_set1_epi32((int)(uint32_t)(bits >> 32)), spread);
+    lo = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(lo, select), select), one);
+    hi = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hi, select), select), one);
+    _mm256_stream_si256((__m256i *)dst, lo);
+    _mm256_stream_si256((__m256i *)(dst + 32), hi);
 }
 
-#define SARLE_ALIGN64 __attribute__((aligned(64)))
+SIMD_AVX512_TARGET static void stream_bits_avx512(uint8_t *dst, uint64_t bits) {
+    _mm512_stream_si512((__m512i *)dst, _mm512_maskz_set1_epi8((__mmask64)bits, 1));
+}
+
+static inline void stream_bits(uint8_t *dst, uint64_t bits, int level) {
+    if (level == SARLE_SIMD_AVX512)
+        stream_bits_avx512(dst, bits);
+    else if (level == SARLE_SIMD_AVX2)
+        stream_bits_avx2(dst, bits);
+    else
+        stream_bits_sse2(dst, bits);
+}
 
 /* The lines [line, last), both 64-byte aligned, set to v by non-temporal stores. */
 static inline void stream_lines(uint8_t *line, uint8_t *last, int v) {
@@ -1109,15 +1113,15 @@ static inline int64_t sarle_scan_changes_simd(const uint8_t *p, int64_t *pos, in
 
 static inline void sarle_fill_stream(uint8_t *p, int v, int64_t n) { memset(p, v, (size_t)n); }
 static inline void sarle_stream_fence(void) {}
-static inline void stream_line(uint8_t *dst, const uint8_t *src) { memcpy(dst, src, 64); }
 static inline void stream_lines(uint8_t *line, uint8_t *last, int v) {
     memset(line, v, (size_t)(last - line));
 }
-static inline void stage_ones(uint8_t *stage, int64_t a, int64_t b) {
-    memset(stage + a, 1, (size_t)(b - a));
+static inline void stream_bits(uint8_t *dst, uint64_t bits, int level) {
+    int j;
+    (void)level;
+    for (j = 0; j < 64; j++)
+        dst[j] = (uint8_t)((bits >> j) & 1);
 }
-static inline void stage_clear(uint8_t *stage) { memset(stage, 0, 64); }
-#define SARLE_ALIGN64
 
 static void sarle_stats_simd_init(void) {}
 static inline int sarle_stats_simd_best(void) { return SARLE_SIMD_SCALAR; }
@@ -1150,8 +1154,8 @@ static inline int64_t sarle_scan_changes_simd(const uint8_t *p, int64_t *pos, in
    Every 64-byte line wholly inside [lo, hi) is written by non-temporal
    stores, so no line is read from memory before it is written: a line
    inside one run by stream_lines, a line where runs meet is first put
-   together in `stage` (in L1, by 16-byte vector operations) and then stored
-   whole. The lines at either end, shared with whatever lies next to
+   together as a 64-bit mask, a bit a byte, and then stored whole by
+   stream_bits. The lines at either end, shared with whatever lies next to
    [lo, hi) (another mask, maybe written by another thread), take plain
    stores of [lo, hi)'s bytes only. Off x86-64 or with SARLE_NO_SIMD the
    same, with plain stores.
@@ -1162,10 +1166,11 @@ static inline int64_t sarle_scan_changes_simd(const uint8_t *p, int64_t *pos, in
        sarle_stream_close(&st);      (the runs must add up to hi - lo)
 */
 typedef struct {
-    SARLE_ALIGN64 uint8_t stage[64];  /* the line at `line`: zero from p on */
-    uint8_t *lo, *hi;                 /* the bytes to write */
-    uint8_t *line;                    /* the 64-byte line holding p */
-    uint8_t *p;                       /* the next byte to write */
+    uint8_t *lo, *hi;       /* the bytes to write */
+    uint8_t *line;          /* the 64-byte line holding p */
+    uint8_t *p;             /* the next byte to write */
+    uint64_t bits;          /* the line's bytes before p: bit j is byte j */
+    int level;              /* SIMD level of the stores */
 } sarle_stream;
 
 static inline void sarle_stream_open(sarle_stream *st, uint8_t *lo, uint8_t *hi) {
@@ -1173,17 +1178,21 @@ static inline void sarle_stream_open(sarle_stream *st, uint8_t *lo, uint8_t *hi)
     st->hi = hi;
     st->p = lo;
     st->line = (uint8_t *)((uintptr_t)lo & ~(uintptr_t)63);
-    stage_clear(st->stage);
+    st->bits = 0;
+    st->level = sarle_stats_simd_level();
 }
 
-/* Write out the staged line: whole by non-temporal stores when it lies
-   inside [lo, hi), else its bytes in [lo, p) by plain stores. */
+/* Write out the line being put together: whole by non-temporal stores when
+   it lies inside [lo, hi), else its bytes in [lo, p) by plain stores. */
 static inline void stream_flush(sarle_stream *st) {
     uint8_t *a = st->line < st->lo ? st->lo : st->line;
-    if (a == st->line && st->p == st->line + 64)
-        stream_line(st->line, st->stage);
-    else if (st->p > a)
-        memcpy(a, st->stage + (a - st->line), (size_t)(st->p - a));
+    int64_t j;
+    if (a == st->line && st->p == st->line + 64) {
+        stream_bits(st->line, st->bits, st->level);
+        return;
+    }
+    for (j = a - st->line; j < st->p - st->line; j++)
+        st->line[j] = (uint8_t)((st->bits >> j) & 1);
 }
 
 /* Append n bytes of value v (0 or 1). */
@@ -1191,7 +1200,7 @@ static inline void sarle_stream_put(sarle_stream *st, int v, int64_t n) {
     int64_t off, k, whole;
     while (n > 0) {
         off = st->p - st->line;
-        if (off == 0 && n >= 64 && st->line >= st->lo) {
+        if (off == 0 && n >= 64) {
             /* Whole lines of v: [p, p + n) lies inside [lo, hi). */
             whole = n & ~(int64_t)63;
             stream_lines(st->p, st->p + whole, v);
@@ -1200,14 +1209,15 @@ static inline void sarle_stream_put(sarle_stream *st, int v, int64_t n) {
             n -= whole;
             continue;
         }
+        /* k < 64: the branch above takes off 0 with 64 bytes or more. */
         k = 64 - off < n ? 64 - off : n;
         if (v)
-            stage_ones(st->stage, off, off + k);
+            st->bits |= (((uint64_t)1 << k) - 1) << off;
         st->p += k;
         n -= k;
         if (k == 64 - off) {
             stream_flush(st);
-            stage_clear(st->stage);
+            st->bits = 0;
             st->line = st->p;
         }
     }
