@@ -225,6 +225,16 @@ def _same_rle(a, b):
     return None
 
 
+def _same_rle_lists(a, b):
+    if len(a) != len(b):
+        return f"{len(a)} RLEs != {len(b)}"
+    for i, (x, y) in enumerate(zip(a, b)):
+        d = _same_rle(x, y)
+        if d:
+            return f"RLE {i}: {d}"
+    return None
+
+
 def _same_values(a, b):
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -484,6 +494,36 @@ def build_jobs(mods, max_masks):
         "(pycocotools: including the copy to the uint8 Fortran-order array it requires)",
         dense_masks, ways, _same_rle, per_item=True, pixels=n_pixels, floor="mask_read"))
 
+    # -- encode an image's masks given as one (n, h, w) array (a model's output) ---------------
+    def dense_batch(img):
+        if sarle:
+            return sarle.decode(_rles(img), threads=1)
+        return np.stack(dense_masks(img))
+
+    ways = {}
+    if sarle:
+        ways["sarle"] = {"encode(masks, threads=1)": lambda b: sarle.encode(b, threads=1)}
+    if coco:
+        ways["pycocotools"] = {
+            "mask.encode(asfortranarray(masks.view(uint8).transpose(1, 2, 0)))":
+                lambda b: coco.encode(np.asfortranarray(b.view(np.uint8).transpose(1, 2, 0))),
+            "[mask.encode(asfortranarray(m.view(uint8))) for m in masks]":
+                lambda b: [coco.encode(np.asfortranarray(m.view(np.uint8))) for m in b],
+        }
+    if rml:
+        ways["rlemasklib"] = {
+            "[rlemasklib.encode(m) for m in masks]": lambda b: [rml.encode(m) for m in b],
+            "[RLEMask.from_array(m).to_dict() for m in masks]":
+                lambda b: [RLEMask.from_array(m).to_dict() for m in b],
+        }
+    jobs.append(Job(
+        "encode_batch", "image",
+        "encode an image's masks given as one (n, h, w) C-order bool array, as a model outputs "
+        "them, to a list of RLE dicts (pycocotools: with the copy to the uint8 Fortran-order "
+        "layout it requires)",
+        dense_batch, ways, _same_rle_lists, per_item=False, pixels=batch_pixels,
+        floor="batch_read"))
+
     # -- area, bbox ---------------------------------------------------------------------------
     ways = {}
     if sarle:
@@ -727,7 +767,7 @@ def _floor_shape(kind, image):
     if base in ("mask", "mask_read"):
         return _size(image)
     n = len(_rles(image))
-    if base == "batch":
+    if base in ("batch", "batch_read"):
         return (n,) + _size(image)
     if base == "batch_1024":
         return (n,) + _size_1024(image)
@@ -763,6 +803,7 @@ def measure_floors(images, repeat, kinds=("mask", "mask_fresh", "batch", "batch_
     batch_1024, batch_1024_fresh: the same for (n, h2, w2), the decode_1024 output.
     mask_read: read every byte of each of the image's masks in turn, as the encode job
     reads its inputs (one (h, w) bool array per mask, ~300 MB, so from main memory), per mask.
+    batch_read: read every byte of one (n, h, w) bool array, as encode_batch reads it, per image.
     Only the floors named in ``kinds`` are measured (a batch buffer is ~300 MB).
     Returns ({name: {image index: ns}}, {name: GB/s}).
     """
@@ -775,6 +816,8 @@ def measure_floors(images, repeat, kinds=("mask", "mask_fresh", "batch", "batch_
                 masks = [np.ones(shape, dtype=np.bool_) for _ in _rles(img)]
                 per_call[k] = max(1, len(masks))
                 calls[k] = (_read_every_byte, masks)
+            elif k == "batch_read":
+                calls[k] = (_read_every_byte, [np.ones(shape, dtype=np.bool_)])
             elif k.endswith("_fresh"):
                 calls[k] = (_fresh_zeros, shape)
             else:

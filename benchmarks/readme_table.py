@@ -19,6 +19,7 @@ DESCRIPTIONS = {
     "decode_1024": "decode an image at 1024 px long side → (n, h2, w2) C bool",
     "decode_1024_touch": "same, every page then read",
     "encode": "encode a C-order bool mask",
+    "encode_batch": "encode an image's masks from one (n, h, w) C bool array",
     "area": "area of an image's masks",
     "bbox": "bbox of an image's masks",
     "iou": "IoU n×n of an image's masks",
