@@ -638,8 +638,8 @@ _STREAM_KINDS = S.KINDS + ("sparse", "dense")
 
 def _stream_mask(kind, h, w, seed):
     """A mask for the streamed decode: the structured kinds, and a few boxes on a
-    background (sparse) or holes in a foreground (dense), so that both sides of the
-    mostly-foreground choice come up at every size."""
+    background (sparse) or holes in a foreground (dense), so that long runs of either
+    value, whole lines of zeros or of ones, come up at every size."""
     if kind not in ("sparse", "dense"):
         return S.structured_mask(kind, h, w, seed)
     rng = np.random.default_rng(seed)
@@ -656,11 +656,13 @@ def _stream_mask(kind, h, w, seed):
        st.integers(0, 63), st.sampled_from("CF"), st.sampled_from([0, 12, 1 << 40]),
        st.integers(0, 2))
 def test_decode_out_streamed(h, w, kinds, offset, order, strided, level):
-    # A batch into out= that holds at least stream_store_bytes is zeroed by non-temporal
-    # stores first (mostly-background masks) or written byte by byte (mostly foreground):
-    # with streaming forced (limit 0) and off, at every SIMD level (SSE2 stores at the
-    # scalar one), every alignment of out and either layout, the result is the mask, and
-    # not a byte outside out changes.
+    # A batch into out= that holds at least stream_store_bytes is written by the
+    # streaming writer (every line once, in memory order, by non-temporal stores; the
+    # lines shared with the bytes around a mask by plain stores), or, for masks of short
+    # runs, zeroed by non-temporal stores and then written pixel by pixel: with streaming
+    # forced (limit 0) and off, at every SIMD level (each has its own line stores), every
+    # alignment of out and either layout, the result is the mask, and not a byte outside
+    # out changes.
     from sarle import _rle
 
     level = min(level, _rle._stats_simd_levels()[1])

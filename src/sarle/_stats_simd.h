@@ -1072,7 +1072,6 @@ static inline void sarle_fill_stream(uint8_t *p, int v, int64_t n) {
 /* Orders this thread's non-temporal stores before the stores after it. */
 static inline void sarle_stream_fence(void) { _mm_sfence(); }
 
-
 /* Area and extent of the mask of counts string s[0:n], h rows, total = h * w
    pixels: 1, or 0 when not handled (st untouched). */
 static inline int sarle_stats_simd(const unsigned char *s, int64_t n, int64_t h, int64_t total,
