@@ -8,6 +8,9 @@ one thread are patched to 1 so that small test batches really are split.
 from __future__ import annotations
 
 import concurrent.futures
+import os
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -104,3 +107,31 @@ def test_many_threads_calling_sarle_at_once():
         for _ in range(3):
             results = list(pool.map(job, range(len(masks))))
             assert all(all(flags) for flags in results)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_batches_on_threads_in_a_forked_child(split_everything):
+    # A DataLoader worker is forked from a process that has already run batches on
+    # threads: the child has none of those threads, and its batches must still run
+    # (they used to wait forever on the parent's executor).
+    masks = _stack(6, 40, 50)
+    rles = sarle.encode(masks, threads=2)
+    np.testing.assert_array_equal(sarle.decode(rles, threads=2), masks)
+    pid = os.fork()
+    if pid == 0:
+        ok = False
+        try:
+            ok = np.array_equal(sarle.decode(rles, threads=2), masks)
+            ok = ok and np.array_equal(sarle.area(rles, threads=2), masks.sum(axis=(1, 2)))
+        finally:
+            os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child's batch decode did not finish in 60 s")

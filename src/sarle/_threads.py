@@ -20,6 +20,19 @@ _pool: Optional[ThreadPoolExecutor] = None
 _pool_workers = 0
 
 
+def _forget_pool_in_child() -> None:
+    # A forked child (a DataLoader worker) has none of the parent's threads, but would
+    # still submit to the parent's executor, whose work queue nothing reads: a batch
+    # call would wait forever. The child starts its own executor when it needs one.
+    global _lock, _pool, _pool_workers
+    _lock = threading.Lock()
+    _pool, _pool_workers = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
 def available_cores() -> int:
     """Cores this process may run on (its CPU affinity where the OS tells)."""
     try:
