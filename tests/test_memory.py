@@ -344,6 +344,7 @@ def test_batch_decode_tracemalloc_peak_is_the_output():
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
         tracemalloc.start()
+    pool_limit = sarle.set_output_pool_limit(0)     # every output allocated
     try:
         for kwargs in ({}, {"order": "F"}, {"threads": 1}):
             gc.collect()
@@ -356,6 +357,19 @@ def test_batch_decode_tracemalloc_peak_is_the_output():
             assert result.nbytes == 30 * 1000 * 1500
             assert 0 <= extra < 256 * KiB, (kwargs, extra)
             del result
+        # With the output pool on, a decode after the first takes the freed output's
+        # memory: no new memory at all beyond the small change.
+        sarle.set_output_pool_limit(1 << 30)
+        sarle.decode(rles)                          # allocated, freed into the pool
+        for kwargs in ({}, {"order": "F"}, {"threads": 1}):
+            gc.collect()
+            base = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            result = sarle.decode(rles, **kwargs)
+            extra = tracemalloc.get_traced_memory()[1] - base
+            print(f"decode {kwargs} from the pool: traced peak {extra} B")
+            assert 0 <= extra < 256 * KiB, (kwargs, extra)
+            del result
         base = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
         small = sarle.decode(rles, size=(100, 150))
@@ -363,6 +377,8 @@ def test_batch_decode_tracemalloc_peak_is_the_output():
         print(f"decode size=(100, 150): traced peak over the output {extra} B")
         assert extra < 256 * KiB, extra   # never a full-size mask
     finally:
+        sarle.set_output_pool_limit(0)
+        sarle.set_output_pool_limit(pool_limit)
         if not was_tracing:
             tracemalloc.stop()
 

@@ -22,6 +22,8 @@ from .codec import (
     label_map,
     merge,
     nearest_indices,
+    output_pool_info,
+    set_output_pool_limit,
 )
 
 __version__ = "0.1.0"
@@ -39,4 +41,6 @@ __all__ = [
     "label_map",
     "merge",
     "nearest_indices",
+    "output_pool_info",
+    "set_output_pool_limit",
 ]

@@ -59,6 +59,8 @@ def sample_into(
     c_order: bool,
     out: npt.NDArray[np.uint8],
     index_base: int,
+    zeroed: bool = ...,
+    batch_bytes: int = ...,
 ) -> None: ...
 def label_into(
     counts: List[Counts],

@@ -1652,7 +1652,8 @@ cdef int check_view(int64_t h, int64_t w, const int64_t[::1] src_col,
 
 def sample_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
                 const int64_t[::1] row_first, int64_t h2, bint c_order,
-                uint8_t[::1] out, Py_ssize_t index_base):
+                uint8_t[::1] out, Py_ssize_t index_base, bint zeroed=True,
+                int64_t batch_bytes=0):
     """Decode sampled views (crop and/or resample) of masks, one block each.
 
     Parameters
@@ -1667,13 +1668,19 @@ def sample_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
         Output rows.
     c_order : bool
         Output layout of each block.
-    out : uint8 array of ``len(counts) * h2 * w2`` bytes, zeroed
+    out : uint8 array of ``len(counts) * h2 * w2`` bytes
         One block per mask; foreground is written as 1.
     index_base : int
         Error messages name mask ``index_base + i``; -1: a single mask.
+    zeroed : bool
+        ``out`` is known to be all zero. Otherwise each block is zeroed just
+        before its mask is painted: by non-temporal stores where the whole
+        output (``batch_bytes``, else ``out``'s size) holds at least
+        ``stream_store_bytes``, which skip reading each line first.
     """
     cdef Py_ssize_t n = len(counts), i, failed = -1
     cdef int64_t w2 = src_col.shape[0], block = h2 * src_col.shape[0]
+    cdef bint stream = not zeroed and max(n * block, batch_bytes) >= stream_store_bytes
     cdef int r = 0
     cdef list keep = []
     cdef uint8_t *base = NULL
@@ -1693,6 +1700,10 @@ def sample_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
             fill_src(&srcs[i], counts[i], h * w, keep)
         with nogil:
             for i in range(n):
+                if stream:
+                    sarle_fill_stream(base + i * block, 0, block)
+                elif not zeroed and block:
+                    memset(base + i * block, 0, <size_t>block)
                 if h * w == 0 or block == 0:
                     reader_init_drain(&srcs[i], &r)
                 else:
@@ -1701,6 +1712,8 @@ def sample_into(list counts, int64_t h, int64_t w, const int64_t[::1] src_col,
                 if r < 0:
                     failed = i
                     break
+            if stream:
+                sarle_stream_fence()
         if failed >= 0:
             _raise_batch_error(srcs, -r, h, w, failed, index_base)
     finally:

@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _inputs
+from . import _pool
 from . import _rle
 from ._threads import resolve_threads, run_slices
 
@@ -38,6 +39,8 @@ __all__ = [
     "label_map",
     "merge",
     "nearest_indices",
+    "output_pool_info",
+    "set_output_pool_limit",
 ]
 
 
@@ -226,7 +229,9 @@ def decode(
     -------
     ndarray of bool
         ``out`` when given. An empty list gives shape ``(0, 0, 0)``, or
-        ``(0, h2, w2)`` when ``size`` is given.
+        ``(0, h2, w2)`` when ``size`` is given. A new result of 16 MiB or
+        more takes the memory of a freed one where the output pool holds it
+        (``set_output_pool_limit``).
 
     Raises
     ------
@@ -295,11 +300,11 @@ def decode(
         _stats(parsed, batch, False, threads)  # malformed counts: ValueError before allocating
     if out is None:
         c_order = order == "C"
+        memory, zeroed = _pool.take(len(parsed) * pixels)
         if c_order:
-            result = np.zeros(shape, dtype=bool)
+            result = memory.view(bool).reshape(shape)
         else:
-            result = np.swapaxes(np.zeros(shape[:-2] + (out_w, out_h), dtype=bool), -1, -2)
-        zeroed = True
+            result = np.swapaxes(memory.view(bool).reshape(shape[:-2] + (out_w, out_h)), -1, -2)
     else:
         c_order = _check_out(out, shape)
         result = out
@@ -314,13 +319,12 @@ def decode(
             _rle.decode_into(counts[start:stop], h, w, flat[start * pixels:stop * pixels],
                              c_order, zeroed, start if batch else -1, len(counts) * pixels)
     else:
-        if not zeroed:
-            flat[:] = 0   # the sampler writes foreground only
         cols, row_first = view[0], view[1]
 
         def work(start: int, stop: int) -> None:
             _rle.sample_into(counts[start:stop], h, w, cols, row_first, out_h, c_order,
-                             flat[start * pixels:stop * pixels], start if batch else -1)
+                             flat[start * pixels:stop * pixels], start if batch else -1,
+                             zeroed, len(counts) * pixels)
 
     run_slices(len(counts), threads, work, min_slice=_min_slice(max(pixels, h * w // 8)))
     return result
@@ -424,6 +428,62 @@ def label_map(
     _rle.label_into(counts, h, w, cols, row_first, out_h, c_order, flat, dtype.itemsize,
                     paint_order)
     return result
+
+
+def set_output_pool_limit(max_bytes: int) -> int:
+    """Set how many bytes of freed decode outputs sarle keeps for reuse.
+
+    A decode into a fresh array of 16 MiB or more (an SA-1B image's masks
+    are about 300 MB) takes its memory from this pool when a freed output of
+    a fitting size is there, and writes every byte of it, instead of faulting
+    in new pages, which the kernel clears first (about twice the cost of the
+    decode itself, see the README's speed section). A pooled array is an
+    ordinary numpy array whose memory belongs to the pool's buffer object (at
+    the end of its ``base`` chain); the memory goes back to the pool only
+    when the array and every view of it are gone. The default limit is 1 GiB, or ``SARLE_OUTPUT_POOL_BYTES`` from
+    the environment; ``0`` turns pooling off and frees what the pool holds.
+
+    Parameters
+    ----------
+    max_bytes : int
+        The most bytes (capacity of the blocks held) the pool keeps; the
+        oldest blocks are dropped first. Outputs larger than this are never
+        pooled.
+
+    Returns
+    -------
+    int
+        The previous limit.
+
+    Examples
+    --------
+    >>> import sarle
+    >>> previous = sarle.set_output_pool_limit(0)      # off: every decode allocates
+    >>> sarle.output_pool_info()["held_bytes"]
+    0
+    >>> sarle.set_output_pool_limit(previous)
+    0
+    """
+    return _pool.set_limit(max_bytes)
+
+
+def output_pool_info() -> Dict[str, int]:
+    """What the output pool holds (see ``set_output_pool_limit``).
+
+    Returns
+    -------
+    dict
+        ``limit`` and ``held_bytes`` (bytes), ``held_blocks``, and the
+        number of pooled decodes so far that ``reused`` freed memory or
+        ``allocated`` new memory.
+
+    Examples
+    --------
+    >>> import sarle
+    >>> sorted(sarle.output_pool_info())
+    ['allocated', 'held_blocks', 'held_bytes', 'limit', 'reused']
+    """
+    return _pool.info()
 
 
 def encode(mask: Any, *, threads: Optional[int] = None) -> Union[RLE, List[RLE]]:
