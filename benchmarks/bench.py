@@ -127,6 +127,19 @@ def _touching(job, name, floor, doc):
                reference=wrap(job.reference))
 
 
+def _without_output_pool(fn):
+    """``fn`` with sarle's output pool bypassed: every output in fresh memory from numpy,
+    as before the pool; the blocks the pool holds are kept for the pooled way."""
+    def run(x):
+        from sarle import _pool
+        saved, _pool.MIN_BYTES = _pool.MIN_BYTES, 1 << 62
+        try:
+            return fn(x)
+        finally:
+            _pool.MIN_BYTES = saved
+    return run
+
+
 def _loop(fn):
     """Call fn on every item, dropping each result before the next call."""
     def run(items):
@@ -312,6 +325,9 @@ def build_jobs(mods, max_masks):
     jobs.append(_touching(jobs[-1], "decode_C_touch", "mask_fresh", touch_doc))
 
     # -- batch decode -> (n, h, w) C bool ---------------------------------------------------
+    # A 300 MB output is written whole at best by non-temporal stores (measured with sarle's
+    # streaming writer); the plain memset floor ("batch") is measured and printed too.
+    batch_floor = "batch_stream" if sarle else "batch"
     ways = {}
     if sarle:
         ways["sarle"] = {"decode(rles, threads=1)": lambda rs: sarle.decode(rs, threads=1)}
@@ -335,12 +351,18 @@ def build_jobs(mods, max_masks):
             "out = np.zeros((n, h, w), uint8); RLEMask.from_dict(r).decode_into(out[i], fg_value=1)":
                 rml_into,
         }
+    reference = {}
+    if sarle:
+        reference["sarle"] = {
+            "decode(rles, threads=1), output pool bypassed (fresh zeroed pages)":
+                _without_output_pool(lambda rs: sarle.decode(rs, threads=1))}
     jobs.append(Job(
         "decode_batch", "image",
-        "decode all masks of an image into one fresh C-contiguous (n, h, w) bool array "
-        "(what a torch DataLoader wants)",
+        "decode all masks of an image into one new C-contiguous (n, h, w) bool array, each "
+        "result dropped before the next call (what a torch DataLoader wants; sarle takes the "
+        "memory of the dropped result from its output pool)",
         _rles, ways, _same_layout("C"), per_item=False,
-        pixels=batch_pixels, floor="batch"))
+        pixels=batch_pixels, floor=batch_floor, reference=reference))
     jobs.append(_touching(jobs[-1], "decode_batch_touch", "batch_fresh", touch_doc))
 
     # -- batch decode into a reused (n, h, w) C bool array ------------------------------------
@@ -388,7 +410,7 @@ def build_jobs(mods, max_masks):
         "decode all masks of an image into a reused C-contiguous (n, h, w) bool array, as "
         "a loader does with one buffer: every byte written (it holds the previous result)",
         into_inputs, ways, _same_layout("C"), per_item=False,
-        pixels=batch_pixels, floor="batch"))
+        pixels=batch_pixels, floor=batch_floor))
 
     # -- batch decode on two threads, against sarle's own one-thread batch decode -------------
     if sarle:
@@ -398,7 +420,7 @@ def build_jobs(mods, max_masks):
             "sarle's threads=1 decode is timed alongside as the reference",
             _rles, {"sarle": {"decode(rles, threads=2)": lambda rs: sarle.decode(rs, threads=2)}},
             _same_layout("C"), per_item=False,
-            pixels=batch_pixels, floor="batch",
+            pixels=batch_pixels, floor=batch_floor,
             reference={"sarle": {"decode(rles, threads=1)":
                                  lambda rs: sarle.decode(rs, threads=1)}}))
 
@@ -767,7 +789,7 @@ def _floor_shape(kind, image):
     if base in ("mask", "mask_read"):
         return _size(image)
     n = len(_rles(image))
-    if base in ("batch", "batch_read"):
+    if base in ("batch", "batch_read", "batch_stream"):
         return (n,) + _size(image)
     if base == "batch_1024":
         return (n,) + _size_1024(image)
@@ -804,6 +826,11 @@ def measure_floors(images, repeat, kinds=("mask", "mask_fresh", "batch", "batch_
     mask_read: read every byte of each of the image's masks in turn, as the encode job
     reads its inputs (one (h, w) bool array per mask, ~300 MB, so from main memory), per mask.
     batch_read: read every byte of one (n, h, w) bool array, as encode_batch reads it, per image.
+    batch_stream: write zeros over a warm (n, h, w) bool buffer by non-temporal stores, which
+    skip reading each line before writing it (sarle's streaming writer decoding n empty
+    masks into it: numpy and glibc have no such memset), per image. On a machine whose
+    plain stores must first read each line from memory, this is the cheapest way to write
+    the bytes; it needs sarle.
     Only the floors named in ``kinds`` are measured (a batch buffer is ~300 MB).
     Returns ({name: {image index: ns}}, {name: GB/s}).
     """
@@ -818,6 +845,12 @@ def measure_floors(images, repeat, kinds=("mask", "mask_fresh", "batch", "batch_
                 calls[k] = (_read_every_byte, masks)
             elif k == "batch_read":
                 calls[k] = (_read_every_byte, [np.ones(shape, dtype=np.bool_)])
+            elif k == "batch_stream":
+                import sarle
+                buf = np.ones(shape, dtype=np.bool_)
+                warm.append(buf)
+                empty = [sarle.encode(np.zeros(shape[1:], dtype=np.bool_))] * shape[0]
+                calls[k] = (lambda b, e=empty: sarle.decode(e, out=b, threads=1), buf)
             elif k.endswith("_fresh"):
                 calls[k] = (_fresh_zeros, shape)
             else:
@@ -939,8 +972,9 @@ def format_table(results, bandwidth):
                           f"{s / fl:.2f}" if s else "-"])
         out += ["", _render(hdr, lines),
                 "MP/s: output megapixels (= MB of bool) per second (encode: input megapixels). floor: "
-                "writing the same bytes as zeros with memset into a warm buffer (*_touch jobs: into a fresh "
-                "allocation; encode: reading every byte of each input once), measured "
+                "writing the same bytes as zeros with memset into a warm buffer (batch_stream: by "
+                "non-temporal stores; *_touch jobs: into a fresh allocation; encode: reading every "
+                "byte of each input once), measured "
                 "in this run (" + ", ".join(
                     f"{k} {v:.1f} GB/s" for k, v in bandwidth.items()) + ")."]
     refs = [row for row in results if row.get("reference")]
@@ -1050,7 +1084,8 @@ def main(argv=None):
 
     floors, bandwidth = ({}, {})
     if any(j.floor for j in jobs):
-        kinds = sorted({j.floor for j in jobs if j.floor} | {"mask"})
+        kinds = sorted({j.floor for j in jobs if j.floor} | {"mask"}
+                       | ({"batch"} if any(j.floor == "batch_stream" for j in jobs) else set()))
         floors, bandwidth = measure_floors(images, args.repeat, kinds)
         print("# memory floors measured now: " + ", ".join(
             f"{k} {v:.1f} GB/s" for k, v in bandwidth.items()))

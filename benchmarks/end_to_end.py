@@ -4,10 +4,14 @@
 
 For each image: ``json.load`` the per-image file, decode all masks to an
 ``(n, h, w)`` C-order bool array with ``threads=1``, then ``np.count_nonzero``
-over it, so every output byte is read. Two ways, reported as masks per hour:
+over it, so every output byte is read. Three ways, reported as masks per hour:
 
-* ``fresh``: a new array per image (``np.zeros``: untouched background pages
-  cost nothing until read);
+* ``fresh``: a new array per image, each dropped before the next decode, so
+  sarle's output pool hands the dropped array's memory to the next one
+  (``set_output_pool_limit``);
+* ``fresh, pool off``: the same with the pool turned off, so every array is
+  new memory from numpy (``np.zeros``: untouched background pages cost
+  nothing until read, each page written is faulted in and cleared);
 * ``reuse``: one flat buffer, allocated and written once before timing, as
   large as the largest image's masks, viewed as each image's ``(n, h, w)`` and
   passed as ``out=`` (every byte is written, since the buffer holds the
@@ -106,6 +110,15 @@ def one_pass(paths: list[str], buffer: np.ndarray | None) -> tuple[float, int]:
     return time.perf_counter() - start, masks
 
 
+def without_output_pool(run):
+    """``run()`` with sarle's output pool off, then back at its limit."""
+    limit = sarle.set_output_pool_limit(0)
+    try:
+        return run()
+    finally:
+        sarle.set_output_pool_limit(limit)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=3)
@@ -117,6 +130,7 @@ def main(argv=None) -> int:
     shapes = batch_shapes(paths)
     buffer = reuse_buffer(shapes)
     runs = [("fresh arrays", lambda: one_pass(paths, None)),
+            ("fresh, pool off", lambda: without_output_pool(lambda: one_pass(paths, None))),
             ("reuse (out=)", lambda: one_pass(paths, buffer)),
             ("floor: zeros", lambda: floor_pass(shapes, buffer, False)),
             ("floor: ones", lambda: floor_pass(shapes, buffer, True))]
@@ -126,7 +140,7 @@ def main(argv=None) -> int:
             seconds, masks = run()
             times.append(seconds)
         seconds = statistics.median(times)
-        print(f"{name:14s} {masks / seconds * 3600 / 1e6:6.1f} M masks/hour/core "
+        print(f"{name:15s} {masks / seconds * 3600 / 1e6:6.1f} M masks/hour/core "
               f"({seconds / masks * 1e3:.3f} ms per mask, median of {args.repeat})")
     return 0
 

@@ -73,7 +73,7 @@ def main(path):
                           f"{micros(rep.get('ns_per_op'))} | {lib} `{way}` | {micros(r['ns_per_op'])} | "
                           f"{ratio(r['ns_per_op'], rep.get('ns_per_op'))} |")
     print()
-    print("| job | sarle GB/s written (encode: read) | floor µs (memset of the output with zeros; encode: one read of the mask) | sarle ÷ floor |")
+    print("| job | sarle GB/s written (encode: read) | floor µs (the output written as zeros: memset, or by non-temporal stores for `batch_stream`; encode: one read of the mask) | sarle ÷ floor |")
     print("|---|--:|--:|--:|")
     for job, ns in floors:
         floor = job["floor_ns_per_op"]
