@@ -336,6 +336,15 @@ def _sa1b_rles(seed: int, shape: Tuple[int, int], n: int) -> List[dict]:
     return [a["segmentation"] for a in image["annotations"]]
 
 
+def _traced_peak(call):
+    """``call()``'s result and the most memory tracemalloc saw held during it, over before."""
+    gc.collect()
+    base = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    result = call()
+    return result, tracemalloc.get_traced_memory()[1] - base
+
+
 def test_batch_decode_tracemalloc_peak_is_the_output():
     """numpy buffers and Python objects made during a batch decode: the output and a little more."""
     rles = _sa1b_rles(5, (1000, 1500), 30)
@@ -346,34 +355,21 @@ def test_batch_decode_tracemalloc_peak_is_the_output():
         tracemalloc.start()
     pool_limit = sarle.set_output_pool_limit(0)     # every output allocated
     try:
-        for kwargs in ({}, {"order": "F"}, {"threads": 1}):
-            gc.collect()
-            base = tracemalloc.get_traced_memory()[0]
-            tracemalloc.reset_peak()
-            result = sarle.decode(rles, **kwargs)
-            peak = tracemalloc.get_traced_memory()[1] - base
-            extra = peak - result.nbytes
-            print(f"decode {kwargs}: output {result.nbytes / MiB:.1f} MiB, traced peak over it {extra} B")
-            assert result.nbytes == 30 * 1000 * 1500
-            assert 0 <= extra < 256 * KiB, (kwargs, extra)
-            del result
-        # With the output pool on, a decode after the first takes the freed output's
-        # memory: no new memory at all beyond the small change.
-        sarle.set_output_pool_limit(1 << 30)
-        sarle.decode(rles)                          # allocated, freed into the pool
-        for kwargs in ({}, {"order": "F"}, {"threads": 1}):
-            gc.collect()
-            base = tracemalloc.get_traced_memory()[0]
-            tracemalloc.reset_peak()
-            result = sarle.decode(rles, **kwargs)
-            extra = tracemalloc.get_traced_memory()[1] - base
-            print(f"decode {kwargs} from the pool: traced peak {extra} B")
-            assert 0 <= extra < 256 * KiB, (kwargs, extra)
-            del result
-        base = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        small = sarle.decode(rles, size=(100, 150))
-        extra = tracemalloc.get_traced_memory()[1] - base - small.nbytes
+        # The pool off: each output is new memory, and little else is made. On: a decode
+        # after the first takes the freed output's memory, and nothing large is made.
+        for pool, new_memory in ((0, 30 * 1000 * 1500), (1 << 30, 0)):
+            sarle.set_output_pool_limit(pool)
+            sarle.decode(rles)               # with the pool on, its block is freed into it
+            for kwargs in ({}, {"order": "F"}, {"threads": 1}):
+                result, peak = _traced_peak(lambda: sarle.decode(rles, **kwargs))
+                extra = peak - new_memory
+                print(f"decode {kwargs}, pool limit {pool}: output {result.nbytes / MiB:.1f} MiB, "
+                      f"traced peak over the new memory {extra} B")
+                assert result.nbytes == 30 * 1000 * 1500
+                assert 0 <= extra < 256 * KiB, (kwargs, pool, extra)
+                del result
+        small, peak = _traced_peak(lambda: sarle.decode(rles, size=(100, 150)))
+        extra = peak - small.nbytes
         print(f"decode size=(100, 150): traced peak over the output {extra} B")
         assert extra < 256 * KiB, extra   # never a full-size mask
     finally:

@@ -119,10 +119,11 @@ def _return_block(block: np.ndarray) -> None:
 def take(nbytes: int) -> Tuple[np.ndarray, bool]:
     """A 1-D uint8 array of ``nbytes`` for a decode output, and whether it is all zero.
 
-    Memory from the pool when a held block fits (``False``: it holds an
-    earlier output, every byte must be written), else a fresh ``np.zeros``
-    block (``True``), which goes back to the pool when freed where it is
-    at least ``MIN_BYTES``.
+    Outputs of ``MIN_BYTES`` to ``_limit`` bytes get the smallest held block
+    they fill at least half of (``False``: it holds an earlier output, every
+    byte must be written), else a fresh ``np.zeros`` block (``True``); either
+    block goes back to the pool when the output is freed. Other sizes get
+    plain ``np.zeros`` memory.
     """
     if nbytes < MIN_BYTES or nbytes > _limit:
         return np.zeros(nbytes, dtype=np.uint8), True
