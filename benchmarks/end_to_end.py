@@ -17,10 +17,13 @@ over it, so every output byte is read. Three ways, reported as masks per hour:
   passed as ``out=`` (every byte is written, since the buffer holds the
   previous image).
 
-Two floors for ``reuse`` are timed the same way, with no JSON and no decoding:
-each image's part of the buffer filled with zeros, or with ones, then
-``np.count_nonzero`` over it (on the bench machine a fill of zeros writes
-about three times as fast as a fill of ones, non-temporal stores or not).
+Three floors for ``reuse`` are timed the same way, with no JSON and no
+decoding: each image's part of the buffer filled with zeros, or with ones,
+then ``np.count_nonzero`` over it (on the AMD bench machine a fill of zeros
+wrote about three times as fast as a fill of ones; ``fill`` uses plain
+stores, which on some machines cost twice sarle's non-temporal ones), and
+``np.count_nonzero`` alone: what reading the output costs, a bound for any
+decoder.
 
 The corpus is written to a temporary folder first (``benchmarks/corpus.py``,
 seed 0) unless ``--corpus`` names a folder of real ``sa_*.json`` files.
@@ -78,13 +81,15 @@ def reuse_buffer(shapes: list[tuple[int, int, int]]) -> np.ndarray:
 
 
 def floor_pass(shapes: list[tuple[int, int, int]], buffer: np.ndarray,
-               value: bool) -> tuple[float, int]:
-    """Fill each image's part of ``buffer`` with ``value`` and count it: no JSON, no decode."""
+               value: bool | None) -> tuple[float, int]:
+    """Fill each image's part of ``buffer`` with ``value`` (None: leave it) and count it:
+    no JSON, no decode."""
     masks = 0
     start = time.perf_counter()
     for shape in shapes:
         out = buffer[: shape[0] * shape[1] * shape[2]].reshape(shape)
-        out.fill(value)
+        if value is not None:
+            out.fill(value)
         np.count_nonzero(out)
         masks += shape[0]
     return time.perf_counter() - start, masks
@@ -133,7 +138,8 @@ def main(argv=None) -> int:
             ("fresh, pool off", lambda: without_output_pool(lambda: one_pass(paths, None))),
             ("reuse (out=)", lambda: one_pass(paths, buffer)),
             ("floor: zeros", lambda: floor_pass(shapes, buffer, False)),
-            ("floor: ones", lambda: floor_pass(shapes, buffer, True))]
+            ("floor: ones", lambda: floor_pass(shapes, buffer, True)),
+            ("floor: count", lambda: floor_pass(shapes, buffer, None))]
     for name, run in runs:
         times = []
         for _ in range(args.repeat):

@@ -9,8 +9,8 @@ benchmark corpus this prints:
 * how many 4 KiB pages and 2 MiB regions of the output hold foreground (the rest are never
   written by a decode into ``np.zeros``, so never faulted in);
 * the time to write one byte into each page that holds foreground, on a fresh ``np.zeros``
-  array and nothing else (the fault floor of the decode), and sarle's whole decode, with
-  numpy's huge pages on and off;
+  array and nothing else (the fault floor of the decode), and sarle's whole decode into
+  fresh memory (its output pool turned off for the run), with numpy's huge pages on and off;
 * the time to read every byte of a fresh, never-written array (what a consumer pays for the
   pages a decode left untouched) with huge pages on and off.
 
@@ -60,6 +60,7 @@ def main(argv=None):
     except OSError:
         print("transparent huge pages: unknown")
     was = _multiarray._get_madvise_hugepage()
+    pool_limit = sarle.set_output_pool_limit(0)   # every decode into fresh memory
     try:
         for img in corpus.make_corpus(args.images, 0):
             rles = [a["segmentation"] for a in img["annotations"]]
@@ -96,6 +97,7 @@ def main(argv=None):
                       f"{_median_ms(read_untouched, args.repeat):.1f} ms")
     finally:
         _multiarray._set_madvise_hugepage(was)
+        sarle.set_output_pool_limit(pool_limit)
 
 
 if __name__ == "__main__":
