@@ -2,18 +2,18 @@
 
 A batch decode of an SA-1B image returns about 300 MB. Fresh memory that size
 comes from the kernel as untouched pages, and every first write to a page
-faults it in and clears it: on the bench machine, about 150 µs per 2 MiB huge
-page, which is most of a decode into a fresh array (17 ms an image, against
-6 ms into memory already mapped). A loader drops each image's masks before it
-decodes the next, so sarle keeps the memory of freed outputs and hands it to
-the next decode that fits, which then writes every byte (by non-temporal
+faults it in and clears it, which is most of a decode into a fresh array (on
+the bench machines, 34 ms an image against 15.5 ms into memory already mapped,
+and 17 against 6 on an earlier one). A loader drops each image's masks before
+it decodes the next, so sarle keeps the memory of freed outputs and hands it
+to the next decode that fits, which then writes every byte (by non-temporal
 stores, see ``decode_into``) instead of relying on zero pages.
 
 Only outputs of ``MIN_BYTES`` or more are pooled: below that, malloc already
 reuses freed blocks. A decode gets memory from the pool only while no array
-uses it: the returned array's base is an ``OutputBuffer``, every view of the
-array keeps it alive, and only when the last one is gone does its block go
-back to the pool. The pool keeps at most ``limit`` bytes (capacity of the
+uses it: an ``OutputBuffer`` ends the returned array's base chain, every view
+of the array keeps it alive, and only when the last one is gone does its
+block go back to the pool. The pool keeps at most ``limit`` bytes (capacity of the
 blocks held, 1 GiB by default, ``SARLE_OUTPUT_POOL_BYTES`` in the environment
 or ``set_output_pool_limit``), dropping the oldest blocks first.
 """

@@ -436,12 +436,13 @@ def set_output_pool_limit(max_bytes: int) -> int:
     A decode into a fresh array of 16 MiB or more (an SA-1B image's masks
     are about 300 MB) takes its memory from this pool when a freed output of
     a fitting size is there, and writes every byte of it, instead of faulting
-    in new pages, which the kernel clears first (about twice the cost of the
-    decode itself, see the README's speed section). A pooled array is an
-    ordinary numpy array whose memory belongs to the pool's buffer object (at
-    the end of its ``base`` chain); the memory goes back to the pool only
-    when the array and every view of it are gone. The default limit is 1 GiB, or ``SARLE_OUTPUT_POOL_BYTES`` from
-    the environment; ``0`` turns pooling off and frees what the pool holds.
+    in new pages, which the kernel clears first (on the bench machine that
+    costs more than the decode itself: see the README's speed section). A
+    pooled array is an ordinary numpy array whose memory belongs to the
+    pool's buffer object (at the end of its ``base`` chain); the memory goes
+    back to the pool only when the array and every view of it are gone. The
+    default limit is 1 GiB, or ``SARLE_OUTPUT_POOL_BYTES`` from the
+    environment; ``0`` turns pooling off and frees what the pool holds.
 
     Parameters
     ----------
