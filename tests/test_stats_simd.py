@@ -61,8 +61,11 @@ def _restore_level():
 # Building strings
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def encode_value(x: int, extra: int = 0) -> str:
-    """COCO characters of one value, with ``extra`` redundant sign groups (still valid)."""
+    """COCO characters of one value, with ``extra`` redundant sign groups (still valid).
+
+    Cached: the position sweeps write the same few values millions of times."""
     groups = []
     while True:
         group = x & 0x1F
@@ -99,12 +102,18 @@ def fit(runs: list[int], h: int) -> tuple[int, int, list[int]]:
 def kernel_takes(h: int, w: int, runs: list[int], s: str) -> bool:
     """Whether the SIMD kernel should take this valid string."""
     return (0 < h * w <= MAX_TOTAL and w < MAX_COLS and 0 not in runs[1::2]
-            and max(_value_lengths(s)) <= 8)
+            and _longest_value(s) <= 8)
 
 
 def boundary_kernel_takes(h: int, w: int, runs: list[int], s: str) -> bool:
     """Whether the SIMD boundary parser should take this valid string."""
-    return (0 < h * w <= MAX_TOTAL and 0 not in runs[1:] and max(_value_lengths(s)) <= 8)
+    return (0 < h * w <= MAX_TOTAL and 0 not in runs[1:] and _longest_value(s) <= 8)
+
+
+@functools.lru_cache(maxsize=16)
+def _longest_value(s: str) -> int:
+    """Characters of the longest value of ``s`` (cached: both predicates ask of each string)."""
+    return max(_value_lengths(s))
 
 
 def ref_boundaries(runs: list[int]) -> list[int]:
