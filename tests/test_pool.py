@@ -251,13 +251,50 @@ def test_threads_share_the_pool(pool):
             failures.append(exc)
 
     threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)      # switch threads often: races show up here, not in CI
+    try:
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(switch)
     assert failures == []
     info = pool.info()
     assert info["held_bytes"] <= 8 << 20 and info["reused"] > 0
+
+
+def test_freed_while_another_thread_trims(pool):
+    # Frees append to the pool without its lock while another thread trims it or reads
+    # what it holds under the lock: neither may trip over the other.
+    sarle.set_output_pool_limit(1 << 40)
+    blocks = [np.zeros(1, np.uint8) for _ in range(3000)]
+    for block in blocks[:1000]:
+        pool._return_block(block)
+    done, errors = threading.Event(), []
+
+    def trim():
+        try:
+            while not done.is_set():
+                with pool._lock:
+                    pool._trim_locked()
+                pool.info()
+        except Exception as exc:                       # reported below
+            errors.append(exc)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    trimmer = threading.Thread(target=trim)
+    try:
+        trimmer.start()
+        for block in blocks[1000:]:
+            pool._return_block(block)
+    finally:
+        done.set()
+        trimmer.join()
+        sys.setswitchinterval(switch)
+    assert errors == [] and pool.info()["held_blocks"] == 3000
 
 
 def test_freed_while_the_lock_is_held(pool):

@@ -49,7 +49,9 @@ def _limit_from_environment() -> int:
 
 
 # Freed blocks: appended by OutputBuffer.__del__ without a lock (deque appends
-# are atomic), taken and trimmed under _lock.
+# are atomic), taken and trimmed under _lock. Code under the lock never iterates
+# the deque in Python (an append from another thread would break the iteration):
+# it pops, or reads a snapshot (tuple() copies it in one step).
 _held: "collections.deque[np.ndarray]" = collections.deque()
 _lock = threading.Lock()
 _limit = _limit_from_environment()
@@ -99,8 +101,8 @@ def _total(blocks) -> int:
 
 def _trim_locked() -> None:
     """Drop the oldest held blocks until the pool holds at most ``_limit`` bytes."""
-    while _held and _total(_held) > _limit:
-        _held.popleft()
+    while _total(tuple(_held)) > _limit:
+        _held.popleft()            # only appends happen outside the lock: still the oldest
 
 
 def _return_block(block: np.ndarray) -> None:
@@ -164,7 +166,7 @@ def set_limit(max_bytes: int) -> int:
 def info() -> Dict[str, int]:
     """The pool's limit, what it holds now, and how many pooled decodes reused or allocated."""
     with _lock:
-        blocks = list(_held)
+        blocks = tuple(_held)
         return {
             "limit": _limit,
             "held_bytes": _total(blocks),
