@@ -7,6 +7,7 @@ is kept, and the pool survives threads, garbage collection, fork and interpreter
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import subprocess
@@ -23,16 +24,35 @@ import strategies as S
 from sarle import _pool, _rle
 
 
+@contextlib.contextmanager
+def _empty_pool():
+    """An empty pool at the default limit; its limit, MIN_BYTES and _MIN_FILL restored after."""
+    limit, min_bytes, min_fill = sarle.set_output_pool_limit(0), _pool.MIN_BYTES, _pool._MIN_FILL
+    sarle.set_output_pool_limit(1 << 30)
+    try:
+        yield _pool
+    finally:
+        _pool.MIN_BYTES, _pool._MIN_FILL = min_bytes, min_fill
+        sarle.set_output_pool_limit(0)
+        sarle.set_output_pool_limit(limit)
+
+
+@contextlib.contextmanager
+def _switching_threads_often():
+    """Threads switch every microsecond instead of every 5 ms, so races show up."""
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(switch)
+
+
 @pytest.fixture
 def pool():
     """An empty pool with the default limit and threshold, restored afterwards."""
-    limit = sarle.set_output_pool_limit(0)
-    sarle.set_output_pool_limit(1 << 30)
-    min_bytes = _pool.MIN_BYTES
-    yield _pool
-    _pool.MIN_BYTES = min_bytes
-    sarle.set_output_pool_limit(0)
-    sarle.set_output_pool_limit(limit)
+    with _empty_pool() as empty:
+        yield empty
 
 
 def _owner(a: np.ndarray):
@@ -204,27 +224,23 @@ def test_reused_block_any_decode(kinds, hw, seed, order, view, stream_bytes, thr
         kw = {"crop": (w // 3, h // 4, w - w // 3, h - h // 4)}
     want = sarle.decode(rles, order=order, threads=1, **kw)
     assert not isinstance(_owner(want), _pool.OutputBuffer)
-    limit, min_bytes, min_fill = sarle.set_output_pool_limit(0), _pool.MIN_BYTES, _pool._MIN_FILL
     stream = _rle._set_stream_stores(stream_bytes)
     try:
-        sarle.set_output_pool_limit(1 << 30)
-        _pool.MIN_BYTES, _pool._MIN_FILL = 1, 0.0   # every output pooled, any block serves
-        if want.size == 0:
-            return
-        dirty = np.ones(want.shape, bool)
-        first = sarle.decode(sarle.encode(dirty), order=order)
-        assert first.all()
-        del first
-        got = sarle.decode(rles, order=order, threads=threads, **kw)
-        assert isinstance(_owner(got), _pool.OutputBuffer)
-        assert _pool.info()["reused"] >= 1
-        np.testing.assert_array_equal(got, want)
-        assert got.strides == want.strides
+        with _empty_pool():
+            _pool.MIN_BYTES, _pool._MIN_FILL = 1, 0.0   # every output pooled, any block serves
+            if want.size == 0:
+                return
+            dirty = np.ones(want.shape, bool)
+            first = sarle.decode(sarle.encode(dirty), order=order)
+            assert first.all()
+            del first
+            got = sarle.decode(rles, order=order, threads=threads, **kw)
+            assert isinstance(_owner(got), _pool.OutputBuffer)
+            assert _pool.info()["reused"] >= 1
+            np.testing.assert_array_equal(got, want)
+            assert got.strides == want.strides
     finally:
         _rle._set_stream_stores(stream)
-        _pool.MIN_BYTES, _pool._MIN_FILL = min_bytes, min_fill
-        sarle.set_output_pool_limit(0)
-        sarle.set_output_pool_limit(limit)
 
 
 def test_threads_share_the_pool(pool):
@@ -251,15 +267,11 @@ def test_threads_share_the_pool(pool):
             failures.append(exc)
 
     threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)      # switch threads often: races show up here, not in CI
-    try:
+    with _switching_threads_often():
         for th in threads:
             th.start()
         for th in threads:
             th.join()
-    finally:
-        sys.setswitchinterval(switch)
     assert failures == []
     info = pool.info()
     assert info["held_bytes"] <= 8 << 20 and info["reused"] > 0
@@ -283,17 +295,15 @@ def test_freed_while_another_thread_trims(pool):
         except Exception as exc:                       # reported below
             errors.append(exc)
 
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
     trimmer = threading.Thread(target=trim)
-    try:
+    with _switching_threads_often():
         trimmer.start()
-        for block in blocks[1000:]:
-            pool._return_block(block)
-    finally:
-        done.set()
-        trimmer.join()
-        sys.setswitchinterval(switch)
+        try:
+            for block in blocks[1000:]:
+                pool._return_block(block)
+        finally:
+            done.set()
+            trimmer.join()
     assert errors == [] and pool.info()["held_blocks"] == 3000
 
 
