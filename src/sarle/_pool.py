@@ -13,9 +13,9 @@ Only outputs of ``MIN_BYTES`` or more are pooled: below that, malloc already
 reuses freed blocks. A decode gets memory from the pool only while no array
 uses it: an ``OutputBuffer`` ends the returned array's base chain, every view
 of the array keeps it alive, and only when the last one is gone does its
-block go back to the pool. The pool keeps at most ``limit`` bytes (capacity of the
-blocks held, 1 GiB by default, ``SARLE_OUTPUT_POOL_BYTES`` in the environment
-or ``set_output_pool_limit``), dropping the oldest blocks first.
+block go back to the pool. The pool keeps at most ``limit`` bytes (capacity
+of the blocks held, 1 GiB by default, ``SARLE_OUTPUT_POOL_BYTES`` in the
+environment or ``set_output_pool_limit``), dropping the oldest blocks first.
 """
 
 from __future__ import annotations
